@@ -1,0 +1,53 @@
+// `tandem gguf info FILE`: the metadata and the tensor table of a GGUF file.
+#include <cstdio>
+#include <string>
+
+#include "cli/commands.h"
+#include "tandem/gguf/gguf_file.h"
+
+namespace tandem::cli {
+namespace {
+
+struct InfoOptions {
+  std::string path;
+  size_t max_items = 8;
+};
+
+int run_info(const InfoOptions& o) {
+  auto f = GgufFile::open(o.path);
+  if (!f) return fail(f.error());
+  std::printf("file: %s\n", o.path.c_str());
+  std::printf("version: %u, alignment: %u, data offset: %llu, size: %llu bytes\n", f->version(), f->alignment(),
+              static_cast<unsigned long long>(f->data_offset()), static_cast<unsigned long long>(f->file_size()));
+  std::printf("\nmetadata (%zu):\n", f->metadata().size());
+  for (const auto& [k, v] : f->metadata()) {
+    std::string type(gguf_value_type_name(v.type()));
+    if (const auto* a = v.as_array()) type += "[" + std::string(gguf_value_type_name(a->elem_type)) + "]";
+    std::printf("  %-44s %-9s %s\n", k.c_str(), type.c_str(), v.to_string(o.max_items).c_str());
+  }
+  std::printf("\ntensors (%zu):\n", f->tensors().size());
+  std::printf("  %-36s %-7s %-22s %12s %12s\n", "name", "type", "shape", "bytes", "offset");
+  unsigned long long total = 0;
+  for (const auto& t : f->tensors()) {
+    std::printf("  %-36s %-7s %-22s %12llu %12llu\n", t.name.c_str(), std::string(ggml_type_name(t.type)).c_str(),
+                t.shape_string().c_str(), static_cast<unsigned long long>(t.n_bytes),
+                static_cast<unsigned long long>(t.offset));
+    total += t.n_bytes;
+  }
+  std::printf("  total: %llu bytes of tensor data\n", total);
+  return 0;
+}
+
+}  // namespace
+
+void add_gguf_command(CLI::App& app, int& rc) {
+  auto* gguf = app.add_subcommand("gguf", "Inspect and write GGUF files");
+  gguf->require_subcommand(1);
+  auto opts = std::make_shared<InfoOptions>();
+  auto* info = gguf->add_subcommand("info", "Print metadata (long arrays abbreviated) and the tensor table");
+  info->add_option("file", opts->path, "GGUF file")->required();
+  info->add_option("--max-items", opts->max_items, "Array items shown before abbreviating")->capture_default_str();
+  info->callback([opts, &rc] { rc = run_info(*opts); });
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,31 @@
+// Entry point of the `tandem` command.
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+
+namespace tandem::cli {
+int fail(const Error& e) {
+  std::fprintf(stderr, "tandem: error: %s\n", e.message.c_str());
+  return 1;
+}
+}  // namespace tandem::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"tandem: small and large language models working together"};
+  app.require_subcommand(1);
+  int rc = 0;
+  tandem::cli::add_gguf_command(app, rc);
+  tandem::cli::add_tokenize_command(app, rc);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    // Library code returns errors as values; this is the last line of defence
+    // (e.g. out of memory) so the user still gets one line, not an abort.
+    std::fprintf(stderr, "tandem: error: %s\n", e.what());
+    return 1;
+  }
+  return rc;
+}

@@ -1,0 +1,51 @@
+// GGUF writer (version 3, little-endian): metadata of every value type and
+// tensors of any known type, each tensor's data aligned to general.alignment
+// (default 32). Files are written to a temporary name and renamed into place, so
+// a crash never leaves a half-written model under the final name.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tandem/base/result.h"
+#include "tandem/gguf/ggml_type.h"
+#include "tandem/gguf/gguf_value.h"
+
+namespace tandem {
+
+class GgufFile;
+
+class GgufWriter {
+ public:
+  // Sets a metadata key; an existing key keeps its position and takes the new value.
+  void set(const std::string& key, GgufValue value);
+  // Copies every metadata entry of another file (e.g. to rewrite or requantize it).
+  void copy_metadata(const GgufFile& f);
+  // Adds a tensor; `shape` in ggml order (shape[0] contiguous). The data size must
+  // match type and shape. The data is copied.
+  Status add_tensor(const std::string& name, GgmlType type, std::vector<uint64_t> shape,
+                    std::span<const uint8_t> data);
+  Status add_tensor_f32(const std::string& name, std::vector<uint64_t> shape, std::span<const float> data);
+
+  size_t n_tensors() const { return tensors_.size(); }
+  uint32_t alignment() const;
+
+  Status write(std::ostream& out) const;
+  Status write_file(const std::string& path) const;
+  std::vector<uint8_t> to_bytes() const;
+
+ private:
+  struct Tensor {
+    std::string name;
+    GgmlType type;
+    std::vector<uint64_t> shape;
+    std::vector<uint8_t> data;
+  };
+  std::vector<std::pair<std::string, GgufValue>> kv_;
+  std::vector<Tensor> tensors_;
+};
+
+}  // namespace tandem
