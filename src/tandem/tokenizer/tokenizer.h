@@ -1,8 +1,10 @@
 // The tokenizer of a model, read from its GGUF metadata, encoding and decoding
 // exactly as the reference implementation (llama.cpp) does: SentencePiece-style
 // BPE ("llama"), byte-level BPE ("gpt2", with per-family pre-tokenizers) and
-// WordPiece ("bert"). Special tokens are split off first when parse_special is
-// set; BOS/EOS are added as the vocabulary's flags say when add_special is set.
+// WordPiece ("bert"). Special tokens are split off first: user-defined tokens
+// always, control and unknown tokens only when parse_special is set (as in the
+// reference); BOS/EOS are added as the vocabulary's flags say when add_special
+// is set (BERT: [CLS] ... [SEP] whenever add_special is set).
 #pragma once
 
 #include <cstdint>
@@ -20,11 +22,11 @@ class GgufFile;
 
 struct EncodeOptions {
   bool add_special = true;     // add BOS/EOS (or CLS/SEP) as the vocabulary says
-  bool parse_special = false;  // recognise control/user-defined token texts in the input
+  bool parse_special = false;  // also recognise control/unknown token texts (user-defined ones always are)
 };
 
 struct DecodeOptions {
-  bool remove_special = false;  // drop a leading BOS and trailing EOS
+  bool remove_special = false;  // drop a leading BOS and trailing EOS (when the vocabulary adds them)
   bool unparse_special = false;  // render control tokens' text instead of nothing
 };
 

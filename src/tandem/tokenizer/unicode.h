@@ -45,6 +45,9 @@ std::vector<uint32_t> nfd(const std::vector<uint32_t>& cps);
 // UTF-8. Decoding follows the reference tokenizer: an invalid or truncated
 // sequence becomes U+FFFD and decoding resumes at the next byte.
 std::vector<uint32_t> utf8_decode(std::string_view s);
+// Decodes the one code point starting at s[pos] (pos < s.size()) the same way and
+// advances pos past the bytes it used.
+uint32_t utf8_next(std::string_view s, size_t& pos);
 void utf8_append(uint32_t cp, std::string& out);
 std::string utf8_encode(const std::vector<uint32_t>& cps);
 // Length in bytes of the UTF-8 sequence starting with byte c (1 for invalid lead bytes).
