@@ -2,7 +2,12 @@
 // with a clear message when ../shared is absent.
 #pragma once
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -16,6 +21,42 @@ inline std::string cli_path() { return TANDEM_CLI; }
 inline bool have_shared(const std::string& sub = "") {
   return std::filesystem::exists(shared_dir() + "/fixtures/" + sub);
 }
+
+struct RunResult {
+  int status = -1;
+  std::string out;
+};
+
+// Runs a shell command line, capturing stdout (stderr as the command redirects it).
+inline RunResult run(const std::string& cmd) {
+  RunResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+inline std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+// A file in the temp directory, unique to this process, removed on destruction.
+class TempFile {
+ public:
+  TempFile(const std::string& tag, const std::string& bytes = "") {
+    path_ = (std::filesystem::temp_directory_path() / ("tandem_test_" + std::to_string(::getpid()) + "_" + tag)).string();
+    if (!bytes.empty()) std::ofstream(path_, std::ios::binary) << bytes;
+  }
+  ~TempFile() { std::filesystem::remove(path_); }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace tandem::testing
 

@@ -18,6 +18,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -62,11 +63,9 @@ bool parse_hex(const std::string& s, uint32_t& out) {
   if (s.empty() || s.size() > 6) return false;
   uint32_t v = 0;
   for (char c : s) {
-    v <<= 4;
-    if (c >= '0' && c <= '9') v |= static_cast<uint32_t>(c - '0');
-    else if (c >= 'A' && c <= 'F') v |= static_cast<uint32_t>(c - 'A' + 10);
-    else if (c >= 'a' && c <= 'f') v |= static_cast<uint32_t>(c - 'a' + 10);
-    else return false;
+    const size_t digit = std::string_view("0123456789ABCDEF").find(c);
+    if (digit == std::string_view::npos) return false;  // UnicodeData.txt writes upper case
+    v = (v << 4) | static_cast<uint32_t>(digit);
   }
   out = v;
   return v < kMaxCodePoint;
@@ -143,7 +142,8 @@ bool read_unicode_data(const std::string& path, Database& db) {
     if (!dec.empty() && dec[0] != '<') {  // canonical (a <tag> marks a compatibility one)
       std::vector<std::string> parts = split(trim(dec), ' ');
       uint32_t a = 0, b = 0;
-      if (parts.empty() || parts.size() > 2 || !parse_hex(parts[0], a) || (parts.size() == 2 && !parse_hex(parts[1], b)))
+      if (parts.empty() || parts.size() > 2 || !parse_hex(parts[0], a) ||
+          (parts.size() == 2 && !parse_hex(parts[1], b)))
         return fail(path, line_no, "bad canonical decomposition '" + dec + "'");
       db.decompositions.emplace_back(cp, a, b);
     }
@@ -316,7 +316,8 @@ int main(int argc, char** argv) {
     append_hex(c, b);
     c << ", " << static_cast<int>(k) << "},";
   }
-  c << "\n};\nconst uint32_t kCombiningClassCount = " << ccc_ranges.size() << ";\n\n}  // namespace tandem::unicode::tables\n";
+  c << "\n};\nconst uint32_t kCombiningClassCount = " << ccc_ranges.size()
+    << ";\n\n}  // namespace tandem::unicode::tables\n";
 
   if (!write_file(out_dir + "/unicode_tables.h", h.str()) || !write_file(out_dir + "/unicode_tables.cpp", c.str()))
     return 1;

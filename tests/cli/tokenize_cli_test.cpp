@@ -1,11 +1,5 @@
 // `tandem tokenize` as a user runs it: the built binary, its stdout, stderr
 // and exit status.
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -15,41 +9,11 @@
 namespace tandem {
 namespace {
 
-struct RunResult {
-  int status = -1;
-  std::string out;
-};
-
-// Runs a shell command line, capturing stdout (stderr as the command redirects it).
-RunResult run(const std::string& cmd) {
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
+using testing::quoted;
+using testing::run;
+using testing::TempFile;
 
 std::string spm_model() { return testing::shared_dir() + "/fixtures/tokenizer/ggml-vocab-llama-spm.gguf"; }
-
-class TempFile {
- public:
-  TempFile(const std::string& tag, const std::string& bytes) {
-    path_ = (std::filesystem::temp_directory_path() / ("tandem_tokenize_" + std::to_string(::getpid()) + "_" + tag))
-                .string();
-    std::ofstream(path_, std::ios::binary) << bytes;
-  }
-  ~TempFile() { std::filesystem::remove(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 TEST(TokenizeCli, PrintsIdsOnOneLine) {
   TANDEM_REQUIRE_FIXTURES("tokenizer");

@@ -6,6 +6,8 @@
 // code, and errors for vocabularies the encoder cannot use.
 #include "tandem/tokenizer/bpe.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -15,8 +17,6 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tandem/gguf/gguf_file.h"
 #include "tandem/tokenizer/pretokenizer.h"
@@ -39,16 +39,13 @@ std::string read_all(const std::string& path) {
 std::string escaped(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\r') out += "\\r";
-    else if (c < 0x20 || c >= 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
+    if (c >= 0x20 && c < 0x7F) {
       out += static_cast<char>(c);
+      continue;
     }
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out += c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : buf;
   }
   return out + "\"";
 }
@@ -124,20 +121,18 @@ std::vector<int32_t> encode(const BpeEncoder& enc, std::string_view text) {
 }
 
 // What the reference does before its BPE encoder even without special-token
-// parsing: user-defined tokens (and any other token that is neither normal,
-// control nor unknown) are cut out of the text, longest first, and stand for
-// themselves; the text between them is encoded. (DeepSeek's vocabularies add
-// "ü" and friends that way.) Restated here so the test checks the encoder alone.
+// parsing: user-defined tokens are cut out of the text, longest first, and
+// stand for themselves; the text between them is encoded. (DeepSeek's
+// vocabularies add "ü" and friends that way.) Restated here so that the test
+// checks the encoder alone.
 std::vector<int32_t> encode_like_the_reference(const Vocab& v, const BpeEncoder& enc, const std::string& text) {
   struct Fragment {
     int32_t id;  // -1: raw text
     std::string text;
   };
   std::vector<int32_t> specials;
-  for (int32_t id = 0; id < v.size(); ++id) {
-    const TokenType t = v.type(id);
-    if (t != TokenType::kNormal && t != TokenType::kControl && t != TokenType::kUnknown) specials.push_back(id);
-  }
+  for (int32_t id = 0; id < v.size(); ++id)
+    if (v.type(id) == TokenType::kUserDefined) specials.push_back(id);
   std::stable_sort(specials.begin(), specials.end(), [&v](int32_t a, int32_t b) {
     return v.tokens[static_cast<size_t>(a)].size() > v.tokens[static_cast<size_t>(b)].size();
   });
@@ -161,8 +156,11 @@ std::vector<int32_t> encode_like_the_reference(const Vocab& v, const BpeEncoder&
   }
   std::vector<int32_t> out;
   for (const Fragment& f : frags) {
-    if (f.id >= 0) out.push_back(f.id);
-    else enc.encode(f.text, out);
+    if (f.id >= 0) {
+      out.push_back(f.id);
+    } else {
+      enc.encode(f.text, out);
+    }
   }
   return out;
 }
@@ -266,11 +264,52 @@ class NaiveBpe {
 // Random valid UTF-8 built from the kinds of text tokenizers trip over.
 std::string random_text(std::mt19937& rng, int atoms) {
   const auto pick = [&rng](uint32_t lo, uint32_t hi) { return std::uniform_int_distribution<uint32_t>(lo, hi)(rng); };
-  static const char* const kAscii[] = {"the", "The", "Hello", "world", "'s", "'t", "'re", "'VE", "'M", "'ll", "'D",
-                                       "y'all", "don't", "I'm", "3", "42", "1234567", "3.14", "!!!", "...", "?", "(",
-                                       ")", "==", "->", "//", "#", "$", "+", "<", ">", "^", "~", "|", "`", "@", "_",
-                                       "-", "\"", "IMGIMGABZ", "<sentinel:12>", "camelCase", "HTTPServer", "\\"};
-  static const char* const kSpace[] = {" ", "  ", "   ", "    ", "\t", "\n", "\n\n", "\r\n", " \n ", "\t\t ",
+  static const char* const kAscii[] = {"the",
+                                       "The",
+                                       "Hello",
+                                       "world",
+                                       "'s",
+                                       "'t",
+                                       "'re",
+                                       "'VE",
+                                       "'M",
+                                       "'ll",
+                                       "'D",
+                                       "y'all",
+                                       "don't",
+                                       "I'm",
+                                       "3",
+                                       "42",
+                                       "1234567",
+                                       "3.14",
+                                       "!!!",
+                                       "...",
+                                       "?",
+                                       "(",
+                                       ")",
+                                       "==",
+                                       "->",
+                                       "//",
+                                       "#",
+                                       "$",
+                                       "+",
+                                       "<",
+                                       ">",
+                                       "^",
+                                       "~",
+                                       "|",
+                                       "`",
+                                       "@",
+                                       "_",
+                                       "-",
+                                       "\"",
+                                       "IMGIMGABZ",
+                                       "<sentinel:12>",
+                                       "camelCase",
+                                       "HTTPServer",
+                                       "\\"};
+  static const char* const kSpace[] = {" ",        "  ",           "   ",          "    ", "\t",
+                                       "\n",       "\n\n",         "\r\n",         " \n ", "\t\t ",
                                        "\xc2\xa0", "\xe3\x80\x80", "\xe2\x80\x83", "\x0b", "\x0c"};
   std::string s;
   for (int a = 0; a < atoms; ++a) {
@@ -295,7 +334,9 @@ std::string random_text(std::mt19937& rng, int atoms) {
         break;
       case 5:  // CJK, kana, Hangul
         for (uint32_t n = pick(1, 4); n > 0; --n)
-          cps.push_back(pick(0, 2) == 0 ? pick(0x4E00, 0x9FFF) : pick(0, 1) ? pick(0x3041, 0x30FF) : pick(0xAC00, 0xD7A3));
+          cps.push_back(pick(0, 2) == 0 ? pick(0x4E00, 0x9FFF)
+                        : pick(0, 1)    ? pick(0x3041, 0x30FF)
+                                        : pick(0xAC00, 0xD7A3));
         break;
       case 6:  // letters with combining marks
         cps.push_back(pick('a', 'z'));
@@ -307,7 +348,10 @@ std::string random_text(std::mt19937& rng, int atoms) {
       case 8:  // Latin-1, Greek, Cyrillic, Devanagari
         for (uint32_t n = pick(1, 6); n > 0; --n) {
           const uint32_t kind = pick(0, 3);
-          cps.push_back(kind == 0 ? pick(0xC0, 0xFF) : kind == 1 ? pick(0x391, 0x3C9) : kind == 2 ? pick(0x410, 0x44F) : pick(0x905, 0x96F));
+          cps.push_back(kind == 0   ? pick(0xC0, 0xFF)
+                        : kind == 1 ? pick(0x391, 0x3C9)
+                        : kind == 2 ? pick(0x410, 0x44F)
+                                    : pick(0x905, 0x96F));
         }
         break;
       case 9:  // digits, including other scripts' and fullwidth
@@ -332,7 +376,7 @@ std::string random_text(std::mt19937& rng, int atoms) {
   return s;
 }
 
-const char* const kFixtureVocabs[] = {"llama-bpe", "qwen2",  "gpt-2",    "deepseek-llm",
+const char* const kFixtureVocabs[] = {"llama-bpe",      "qwen2",  "gpt-2",    "deepseek-llm",
                                       "deepseek-coder", "falcon", "starcoder"};
 
 class BpeFixture : public ::testing::TestWithParam<const char*> {};
@@ -353,8 +397,8 @@ TEST_P(BpeFixture, MatchesTheReferenceOnEveryConformanceCase) {
       ++passed;
       continue;
     }
-    ADD_FAILURE() << name << " case " << i << " " << escaped(cases[i].text) << "\n  expected: " << ids_string(cases[i].ids)
-                  << "\n  got:      " << ids_string(got);
+    ADD_FAILURE() << name << " case " << i << " " << escaped(cases[i].text)
+                  << "\n  expected: " << ids_string(cases[i].ids) << "\n  got:      " << ids_string(got);
   }
   std::printf("[ %s ] %zu/%zu conformance cases match the reference\n", name.c_str(), passed, cases.size());
   EXPECT_EQ(passed, cases.size());
@@ -400,7 +444,12 @@ TEST_P(BpeFixture, InvalidUtf8IsEncodedAsTheReferenceDecodesIt) {
   ASSERT_TRUE(l.encoder);
   // A stray continuation byte and a truncated sequence become U+FFFD; an
   // overlong form becomes the code point it spells.
-  EXPECT_EQ(encode(*l.encoder, "a\x80" "b"), encode(*l.encoder, "a\xef\xbf\xbd" "b"));
+  EXPECT_EQ(encode(*l.encoder,
+                   "a\x80"
+                   "b"),
+            encode(*l.encoder,
+                   "a\xef\xbf\xbd"
+                   "b"));
   EXPECT_EQ(encode(*l.encoder, "x\xe2\x82"), encode(*l.encoder, "x\xef\xbf\xbd\xef\xbf\xbd"));
   EXPECT_EQ(encode(*l.encoder, "\xc1\x81 hi"), encode(*l.encoder, "A hi"));
   EXPECT_TRUE(encode(*l.encoder, "").empty());
@@ -418,7 +467,8 @@ INSTANTIATE_TEST_SUITE_P(Vocabs, BpeFixture, ::testing::ValuesIn(kFixtureVocabs)
 
 const std::string kG = "\xc4\xa0";  // "Ġ", the byte-level space
 
-Vocab tiny_vocab(const std::string& pre, const std::vector<std::string>& tokens, const std::vector<std::string>& merges) {
+Vocab tiny_vocab(const std::string& pre, const std::vector<std::string>& tokens,
+                 const std::vector<std::string>& merges) {
   Vocab v;
   v.model = TokenizerModel::kBpe;
   v.model_name = "gpt2";
@@ -500,9 +550,9 @@ TEST(Bpe, RefusesWhatItCannotEncode) {
 
 TEST(Bpe, TokenTextsMapBackToBytes) {
   EXPECT_EQ(bpe_token_to_bytes(kG + "hello"), " hello");
-  EXPECT_EQ(bpe_token_to_bytes("\xc4\x8a"), "\n");                         // "Ċ"
+  EXPECT_EQ(bpe_token_to_bytes("\xc4\x8a"), "\n");                            // "Ċ"
   EXPECT_EQ(bpe_token_to_bytes("\xc3\xa2\xc4\xa4\xc2\xac"), "\xe2\x82\xac");  // "âĤ¬" is the euro sign's bytes
-  EXPECT_EQ(bpe_token_to_bytes("\xc4\x80"), std::string(1, '\0'));         // "Ā" is byte 0
+  EXPECT_EQ(bpe_token_to_bytes("\xc4\x80"), std::string(1, '\0'));            // "Ā" is byte 0
   // A character outside bytes_to_unicode: the reference's marker.
   EXPECT_EQ(bpe_token_to_bytes("a\xe2\x82\xac"), "a[UNK_BYTE_0xe282aca\xe2\x82\xac]");
 }

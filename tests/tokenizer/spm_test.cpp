@@ -165,7 +165,9 @@ std::vector<int32_t> naive_spm(const Vocab& v, const std::string& fragment, bool
   std::vector<std::string> syms;
   for (size_t i = 0; i < text.size();) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+    // Sequence length from the high nibble of the lead byte, as the reference does.
+    static constexpr size_t kLen[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+    size_t len = kLen[c >> 4];
     len = std::min(len, text.size() - i);
     syms.push_back(text.substr(i, len));
     i += len;

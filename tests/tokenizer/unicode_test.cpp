@@ -3,11 +3,11 @@
 // UTF-8 decoding of invalid input exactly as the reference does it.
 #include "tandem/tokenizer/unicode.h"
 
+#include <gtest/gtest.h>
+
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace tandem::unicode {
 namespace {
@@ -41,8 +41,9 @@ TEST(Unicode, FlagsFollowTheGeneralCategory) {
 }
 
 TEST(Unicode, WhitespaceIsExactlyTheWhiteSpaceProperty) {
-  const Cps expected = {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003,
-                        0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000};
+  const Cps expected = {0x09,   0x0A,   0x0B,   0x0C,   0x0D,   0x20,   0x85,   0xA0,   0x1680,
+                        0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008,
+                        0x2009, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000};
   Cps found;
   for (uint32_t cp = 0; cp < 0x110000; ++cp)
     if (is_whitespace(cp)) found.push_back(cp);
@@ -67,11 +68,11 @@ TEST(Unicode, LowercasesWithTheSimpleMapping) {
   EXPECT_EQ(to_lower('A'), uint32_t{'a'});
   EXPECT_EQ(to_lower('a'), uint32_t{'a'});
   EXPECT_EQ(to_lower('1'), uint32_t{'1'});
-  EXPECT_EQ(to_lower(0xC9), 0xE9u);     // É
-  EXPECT_EQ(to_lower(0x0130), 0x69u);   // İ -> i (the reference keeps the first of "i̇")
-  EXPECT_EQ(to_lower(0x01C5), 0x01C6u);  // ǅ -> ǆ
-  EXPECT_EQ(to_lower(0x0410), 0x0430u);  // Cyrillic А
-  EXPECT_EQ(to_lower(0x212A), 0x6Bu);    // Kelvin sign -> k
+  EXPECT_EQ(to_lower(0xC9), 0xE9u);        // É
+  EXPECT_EQ(to_lower(0x0130), 0x69u);      // İ -> i (the reference keeps the first of "i̇")
+  EXPECT_EQ(to_lower(0x01C5), 0x01C6u);    // ǅ -> ǆ
+  EXPECT_EQ(to_lower(0x0410), 0x0430u);    // Cyrillic А
+  EXPECT_EQ(to_lower(0x212A), 0x6Bu);      // Kelvin sign -> k
   EXPECT_EQ(to_lower(0x10400), 0x10428u);  // Deseret
   EXPECT_EQ(to_lower(0x4E2D), 0x4E2Du);
 }
@@ -112,11 +113,13 @@ TEST(Unicode, DecodesInvalidUtf8AsTheReference) {
   // Bad lead bytes and broken or truncated sequences give U+FFFD for one byte,
   // then decoding goes on with the next byte.
   EXPECT_EQ(utf8_decode("\x80"), (Cps{0xFFFD}));
-  EXPECT_EQ(utf8_decode("a\xbf" "b"), (Cps{'a', 0xFFFD, 'b'}));
+  EXPECT_EQ(utf8_decode("a\xbf"
+                        "b"),
+            (Cps{'a', 0xFFFD, 'b'}));
   EXPECT_EQ(utf8_decode("\xc3"), (Cps{0xFFFD}));
-  EXPECT_EQ(utf8_decode("\xc3(" ), (Cps{0xFFFD, '('}));
+  EXPECT_EQ(utf8_decode("\xc3("), (Cps{0xFFFD, '('}));
   EXPECT_EQ(utf8_decode("\xe2\x82"), (Cps{0xFFFD, 0xFFFD}));
-  EXPECT_EQ(utf8_decode("\xf0\x9f\x98"), (Cps{0xFFFD, 0xFFFD, 0xFFFD, 0xFFFD}));
+  EXPECT_EQ(utf8_decode("\xf0\x9f\x98"), (Cps{0xFFFD, 0xFFFD, 0xFFFD}));
   EXPECT_EQ(utf8_decode("\xf8\x88\x80\x80\x80"), (Cps{0xFFFD, 0xFFFD, 0xFFFD, 0xFFFD, 0xFFFD}));
   EXPECT_EQ(utf8_decode("\xff"), (Cps{0xFFFD}));
   // Well-formed bit patterns are taken as they are: overlong forms, surrogates,
@@ -150,6 +153,7 @@ TEST(Unicode, Utf8LengthFromTheLeadByte) {
   EXPECT_EQ(utf8_len(0xE4), 3u);
   EXPECT_EQ(utf8_len(0xF0), 4u);
   EXPECT_EQ(utf8_len(0x80), 1u);
+  EXPECT_EQ(utf8_len(0xBF), 1u);
 }
 
 }  // namespace

@@ -151,7 +151,7 @@ class PairMap {
   const Merge* find(uint32_t left, uint32_t right) const {
     const uint64_t key = pack(left, right);
     const size_t mask = slots_.size() - 1;
-    for (size_t i = slot_of(key); ; i = (i + 1) & mask) {
+    for (size_t i = slot_of(key);; i = (i + 1) & mask) {
       const Slot& s = slots_[i];
       if (s.key == key) return &s.merge;
       if (s.key == kEmptyKey) return nullptr;
@@ -220,7 +220,7 @@ struct Scratch {
     int32_t prev, next;
   };
   struct Candidate {
-    uint32_t rank, left, right, left_sid, right_sid;
+    uint32_t rank, left, right, left_sid, right_sid, result;
   };
   std::vector<Node> nodes;
   std::vector<Candidate> heap;
@@ -235,13 +235,14 @@ struct BpeEncoder::Impl {
   PreTokenizer pre;
   bool ignore_merges = false;
   uint32_t n_tokens = 0;
-  std::string arena;               // all token texts back to back; token_ids' keys point here
-  StringMap<int32_t> token_ids;    // text -> id; for a duplicated text the last id, as in the reference
-  std::vector<std::string> virtual_texts;  // texts of symbol ids >= n_tokens (not tokens themselves)
+  std::string arena;                        // all token texts back to back; token_ids' keys point here
+  StringMap<int32_t> token_ids;             // text -> id; for a duplicated text the last id, as in the reference
+  std::vector<std::string> virtual_texts;   // texts of symbol ids >= n_tokens (not tokens themselves)
   std::array<uint32_t, 256> byte_symbol{};  // symbol id of each byte's bytes_to_unicode character
   std::array<std::array<char, 2>, 256> byte_text{};  // that character in UTF-8 (1 or 2 bytes)
   PairMap merges;
 
+  void encode_text(std::string_view text, std::vector<int32_t>& out) const;
   void encode_piece(std::string_view bytes, Scratch& s, std::vector<int32_t>& out) const;
   void merge_linear(Scratch& s) const;
   void merge_heap(Scratch& s) const;
@@ -303,7 +304,7 @@ void BpeEncoder::Impl::merge_heap(Scratch& s) const {
     const uint32_t ls = s.nodes[static_cast<size_t>(left)].sid, rs = s.nodes[static_cast<size_t>(right)].sid;
     const Merge* m = merges.find(ls, rs);
     if (!m) return;
-    s.heap.push_back({m->rank, static_cast<uint32_t>(left), static_cast<uint32_t>(right), ls, rs});
+    s.heap.push_back({m->rank, static_cast<uint32_t>(left), static_cast<uint32_t>(right), ls, rs, m->result});
     std::push_heap(s.heap.begin(), s.heap.end(), later);
   };
   for (size_t i = 0; i + 1 < n; ++i) consider(static_cast<int32_t>(i), static_cast<int32_t>(i) + 1);
@@ -315,7 +316,7 @@ void BpeEncoder::Impl::merge_heap(Scratch& s) const {
     Scratch::Node& r = s.nodes[c.right];
     // Stale when either side has merged since: a symbol's id changes with its text.
     if (l.sid != c.left_sid || r.sid != c.right_sid || l.next != static_cast<int32_t>(c.right)) continue;
-    l.sid = merges.find(c.left_sid, c.right_sid)->result;
+    l.sid = c.result;
     r.sid = kDeadSymbol;
     l.next = r.next;
     if (r.next >= 0) s.nodes[static_cast<size_t>(r.next)].prev = static_cast<int32_t>(c.left);
@@ -323,7 +324,8 @@ void BpeEncoder::Impl::merge_heap(Scratch& s) const {
     consider(static_cast<int32_t>(c.left), l.next);
   }
   s.sym.clear();
-  for (int32_t i = 0; i >= 0; i = s.nodes[static_cast<size_t>(i)].next) s.sym.push_back(s.nodes[static_cast<size_t>(i)].sid);
+  for (int32_t i = 0; i >= 0; i = s.nodes[static_cast<size_t>(i)].next)
+    s.sym.push_back(s.nodes[static_cast<size_t>(i)].sid);
 }
 
 void BpeEncoder::Impl::encode_piece(std::string_view bytes, Scratch& s, std::vector<int32_t>& out) const {
@@ -340,9 +342,10 @@ void BpeEncoder::Impl::encode_piece(std::string_view bytes, Scratch& s, std::vec
   }
   s.sym.clear();
   for (char c : bytes) s.sym.push_back(byte_symbol[static_cast<unsigned char>(c)]);
-  if (s.sym.size() > 1) {
-    if (s.sym.size() <= kLinearMergeMax) merge_linear(s);
-    else merge_heap(s);
+  if (s.sym.size() > kLinearMergeMax) {
+    merge_heap(s);
+  } else if (s.sym.size() > 1) {
+    merge_linear(s);
   }
   for (uint32_t sid : s.sym) emit_symbol(sid, out);
 }
@@ -381,7 +384,8 @@ Result<BpeEncoder> BpeEncoder::create(const Vocab& vocab) {
   std::unordered_map<std::string, uint32_t> virtual_ids;
   const auto intern = [&m, &virtual_ids](std::string_view text) -> uint32_t {
     if (const int32_t* id = m.token_ids.find(text)) return static_cast<uint32_t>(*id);
-    auto [it, added] = virtual_ids.emplace(std::string(text), m.n_tokens + static_cast<uint32_t>(m.virtual_texts.size()));
+    auto [it, added] =
+        virtual_ids.emplace(std::string(text), m.n_tokens + static_cast<uint32_t>(m.virtual_texts.size()));
     if (added) m.virtual_texts.emplace_back(text);
     return it->second;
   };
@@ -411,8 +415,27 @@ Result<BpeEncoder> BpeEncoder::create(const Vocab& vocab) {
 }
 
 void BpeEncoder::encode(std::string_view text, std::vector<int32_t>& out) const {
+  // Positions are 32-bit, so a text past 1 GiB is encoded in slices. A slice
+  // ends after a newline that an ASCII letter follows, which ends a piece in
+  // every family, so the ids are the same as in one go.
+  constexpr size_t kMaxSlice = size_t{1} << 30;
+  while (text.size() > kMaxSlice) {
+    size_t cut = kMaxSlice;
+    const auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
+    while (cut > 1 && !(text[cut - 1] == '\n' && letter(text[cut]))) --cut;
+    if (cut <= 1) {  // no such newline: cut at a character boundary
+      cut = kMaxSlice;
+      while (cut > 1 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    }
+    impl_->encode_text(text.substr(0, cut), out);
+    text.remove_prefix(cut);
+  }
+  impl_->encode_text(text, out);
+}
+
+void BpeEncoder::Impl::encode_text(std::string_view text, std::vector<int32_t>& out) const {
   if (text.empty()) return;
-  const Impl& m = *impl_;
+  const Impl& m = *this;
 
   // Decode; pieces are later cut out of the UTF-8 re-encoding of the code
   // points, which is the input itself unless it held invalid sequences (the

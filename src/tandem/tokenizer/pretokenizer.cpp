@@ -33,8 +33,10 @@ namespace {
 
 using Family = PreTokenizerFamily;
 
-// The regexes the families chain. Total stages put every code point in a piece
-// themselves; the others are matchers whose gaps become pieces.
+// The regexes the families chain (each comment is the reference's regex,
+// verbatim). Total stages put every code point in a piece themselves; the
+// others are matchers whose gaps become pieces.
+// clang-format off
 enum class Stage : uint8_t {
   kGpt2,               // 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+  (total)
   kLlama3,             // (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+  (total)
@@ -61,6 +63,7 @@ enum class Stage : uint8_t {
   kChameleonPunct,     // [\p{P}!-/:-@\[-`{-~]
   kTekken,             // [^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
 };
+// clang-format on
 
 struct NameEntry {
   std::string_view name;
@@ -119,8 +122,8 @@ std::span<const Stage> stages_of(Family f) {
   static constexpr Stage kGpt2[] = {Stage::kGpt2};
   static constexpr Stage kLlama3[] = {Stage::kLlama3};
   static constexpr Stage kQwen2[] = {Stage::kQwen2};
-  static constexpr Stage kDeepseekLlm[] = {Stage::kNewline,        Stage::kDeepseekLetters, Stage::kDeepseekPunct,
-                                           Stage::kTrailingSpace,  Stage::kCjkHangul,       Stage::kNumberRun};
+  static constexpr Stage kDeepseekLlm[] = {Stage::kNewline,       Stage::kDeepseekLetters, Stage::kDeepseekPunct,
+                                           Stage::kTrailingSpace, Stage::kCjkHangul,       Stage::kNumberRun};
   static constexpr Stage kDeepseekCoder[] = {Stage::kNewline, Stage::kSpaceLetters, Stage::kSpacePunct,
                                              Stage::kCjkHangul, Stage::kNumber};
   static constexpr Stage kDeepseek3[] = {Stage::kNumberTriple, Stage::kCjkKana, Stage::kDeepseek3Words};
@@ -128,23 +131,37 @@ std::span<const Stage> stages_of(Family f) {
   static constexpr Stage kStarcoder[] = {Stage::kNumber, Stage::kGpt2};
   static constexpr Stage kBloom[] = {Stage::kBloomWord};
   static constexpr Stage kViking[] = {Stage::kBloomWord, Stage::kNumber};
-  static constexpr Stage kChameleon[] = {Stage::kChameleonSentinel, Stage::kChameleonImage, Stage::kChameleonSpace,
-                                         Stage::kNumber,            Stage::kChameleonPunct, Stage::kGpt2};
+  static constexpr Stage kChameleon[] = {Stage::kChameleonSentinel, Stage::kChameleonImage,
+                                         Stage::kChameleonSpace,    Stage::kNumber,
+                                         Stage::kChameleonPunct,    Stage::kGpt2};
   static constexpr Stage kTekken[] = {Stage::kTekken};
   switch (f) {
-    case Family::kDefault: return kDefault;
-    case Family::kGpt2: return kGpt2;
-    case Family::kLlama3: return kLlama3;
-    case Family::kQwen2: return kQwen2;
-    case Family::kDeepseekLlm: return kDeepseekLlm;
-    case Family::kDeepseekCoder: return kDeepseekCoder;
-    case Family::kDeepseek3: return kDeepseek3;
-    case Family::kFalcon: return kFalcon;
-    case Family::kStarcoder: return kStarcoder;
-    case Family::kBloom: return kBloom;
-    case Family::kViking: return kViking;
-    case Family::kChameleon: return kChameleon;
-    case Family::kTekken: return kTekken;
+    case Family::kDefault:
+      return kDefault;
+    case Family::kGpt2:
+      return kGpt2;
+    case Family::kLlama3:
+      return kLlama3;
+    case Family::kQwen2:
+      return kQwen2;
+    case Family::kDeepseekLlm:
+      return kDeepseekLlm;
+    case Family::kDeepseekCoder:
+      return kDeepseekCoder;
+    case Family::kDeepseek3:
+      return kDeepseek3;
+    case Family::kFalcon:
+      return kFalcon;
+    case Family::kStarcoder:
+      return kStarcoder;
+    case Family::kBloom:
+      return kBloom;
+    case Family::kViking:
+      return kViking;
+    case Family::kChameleon:
+      return kChameleon;
+    case Family::kTekken:
+      return kTekken;
   }
   return kDefault;
 }
@@ -158,23 +175,23 @@ struct Range {
   uint32_t first, last;
 };
 constexpr Range kDeepseekLetterRanges[] = {
-    {0x41, 0x5A},        {0x61, 0x7A},        {0xB5, 0xB5},        {0xC0, 0xD6},        {0xD8, 0xF6},
-    {0xF8, 0x1BA},       {0x1BC, 0x1BF},      {0x1C4, 0x293},      {0x295, 0x2AF},      {0x370, 0x373},
-    {0x376, 0x377},      {0x37B, 0x37D},      {0x37F, 0x37F},      {0x386, 0x386},      {0x388, 0x38A},
-    {0x38C, 0x38C},      {0x38E, 0x3A1},      {0x3A3, 0x3F5},      {0x3F7, 0x481},      {0x48A, 0x52F},
-    {0x531, 0x556},      {0x10A0, 0x10C5},    {0x13A0, 0x13F5},    {0x13F8, 0x13FD},    {0x1C90, 0x1CBA},
-    {0x1CBD, 0x1CBF},    {0x1D00, 0x1D2B},    {0x1D6B, 0x1D77},    {0x1D79, 0x1D9A},    {0x1E00, 0x1F15},
-    {0x1F18, 0x1F1D},    {0x1F20, 0x1F45},    {0x1F48, 0x1F4D},    {0x1F50, 0x1F57},    {0x1F59, 0x1F59},
-    {0x1F5B, 0x1F5B},    {0x1F5D, 0x1F5D},    {0x1F5F, 0x1F7D},    {0x1F80, 0x1FB4},    {0x1FB6, 0x1FBC},
-    {0x1FBE, 0x1FBE},    {0x1FC2, 0x1FC4},    {0x1FC6, 0x1FCC},    {0x1FD0, 0x1FD3},    {0x1FD6, 0x1FDB},
-    {0x1FE0, 0x1FEC},    {0x1FF2, 0x1FF4},    {0x1FF6, 0x1FFC},    {0x2102, 0x2102},    {0x2107, 0x2107},
-    {0x210A, 0x2113},    {0x2115, 0x2115},    {0x2119, 0x211D},    {0x2124, 0x2124},    {0x2126, 0x2126},
-    {0x2128, 0x2128},    {0x212A, 0x212D},    {0x212F, 0x2134},    {0x2139, 0x2139},    {0x213C, 0x213F},
-    {0x2145, 0x2149},    {0x214E, 0x214E},    {0x2183, 0x2184},    {0x2C00, 0x2C7B},    {0x2C7E, 0x2CE4},
-    {0x2CEB, 0x2CEE},    {0x2CF2, 0x2CF3},    {0xA640, 0xA66D},    {0xA680, 0xA69B},    {0xA722, 0xA76F},
-    {0xA771, 0xA787},    {0xA78B, 0xA78E},    {0xAB70, 0xABBF},    {0xFB00, 0xFB06},    {0xFB13, 0xFB17},
-    {0xFF21, 0xFF3A},    {0xFF41, 0xFF5A},    {0x10400, 0x1044F},  {0x104B0, 0x104D3},  {0x104D8, 0x104FB},
-    {0x10C80, 0x10CB2},  {0x10CC0, 0x10CF2},  {0x118A0, 0x118DF},  {0x1E900, 0x1E943},
+    {0x41, 0x5A},       {0x61, 0x7A},       {0xB5, 0xB5},       {0xC0, 0xD6},       {0xD8, 0xF6},
+    {0xF8, 0x1BA},      {0x1BC, 0x1BF},     {0x1C4, 0x293},     {0x295, 0x2AF},     {0x370, 0x373},
+    {0x376, 0x377},     {0x37B, 0x37D},     {0x37F, 0x37F},     {0x386, 0x386},     {0x388, 0x38A},
+    {0x38C, 0x38C},     {0x38E, 0x3A1},     {0x3A3, 0x3F5},     {0x3F7, 0x481},     {0x48A, 0x52F},
+    {0x531, 0x556},     {0x10A0, 0x10C5},   {0x13A0, 0x13F5},   {0x13F8, 0x13FD},   {0x1C90, 0x1CBA},
+    {0x1CBD, 0x1CBF},   {0x1D00, 0x1D2B},   {0x1D6B, 0x1D77},   {0x1D79, 0x1D9A},   {0x1E00, 0x1F15},
+    {0x1F18, 0x1F1D},   {0x1F20, 0x1F45},   {0x1F48, 0x1F4D},   {0x1F50, 0x1F57},   {0x1F59, 0x1F59},
+    {0x1F5B, 0x1F5B},   {0x1F5D, 0x1F5D},   {0x1F5F, 0x1F7D},   {0x1F80, 0x1FB4},   {0x1FB6, 0x1FBC},
+    {0x1FBE, 0x1FBE},   {0x1FC2, 0x1FC4},   {0x1FC6, 0x1FCC},   {0x1FD0, 0x1FD3},   {0x1FD6, 0x1FDB},
+    {0x1FE0, 0x1FEC},   {0x1FF2, 0x1FF4},   {0x1FF6, 0x1FFC},   {0x2102, 0x2102},   {0x2107, 0x2107},
+    {0x210A, 0x2113},   {0x2115, 0x2115},   {0x2119, 0x211D},   {0x2124, 0x2124},   {0x2126, 0x2126},
+    {0x2128, 0x2128},   {0x212A, 0x212D},   {0x212F, 0x2134},   {0x2139, 0x2139},   {0x213C, 0x213F},
+    {0x2145, 0x2149},   {0x214E, 0x214E},   {0x2183, 0x2184},   {0x2C00, 0x2C7B},   {0x2C7E, 0x2CE4},
+    {0x2CEB, 0x2CEE},   {0x2CF2, 0x2CF3},   {0xA640, 0xA66D},   {0xA680, 0xA69B},   {0xA722, 0xA76F},
+    {0xA771, 0xA787},   {0xA78B, 0xA78E},   {0xAB70, 0xABBF},   {0xFB00, 0xFB06},   {0xFB13, 0xFB17},
+    {0xFF21, 0xFF3A},   {0xFF41, 0xFF5A},   {0x10400, 0x1044F}, {0x104B0, 0x104D3}, {0x104D8, 0x104FB},
+    {0x10C80, 0x10CB2}, {0x10CC0, 0x10CF2}, {0x118A0, 0x118DF}, {0x1E900, 0x1E943},
 };
 
 bool in_deepseek_letters(uint32_t c) {
@@ -282,10 +299,10 @@ void split_gpt2(const Text& t, uint32_t b, uint32_t e, std::vector<uint32_t>& en
         continue;
       }
     }
+    // \s+(?!\S) leaves the last of several spaces to the next word; else \s+.
+    // (A code point of no class at all cannot occur; pos + 1 keeps progress.)
     const uint32_t w = t.run(pos, e, [&t](uint32_t i) { return t.ws(i); });
-    if (w - pos > 1 && w < e) emit(w - 1);  // \s+(?!\S)
-    else if (w > pos) emit(w);              // \s+
-    else emit(pos + 1);                     // unreachable for in-range code points; keeps progress
+    emit(w - pos > 1 && w < e ? w - 1 : w > pos ? w : pos + 1);
   }
 }
 
@@ -344,13 +361,10 @@ void split_llama3(const Text& t, uint32_t b, uint32_t e, uint32_t digit_group, s
 // \s?<class>+ where <class> never holds whitespace: end of the match, or pos.
 template <class InClass>
 uint32_t match_space_then_run(const Text& t, uint32_t pos, uint32_t e, InClass in) {
-  uint32_t q = pos;
-  if (t.ws(pos)) {
-    if (pos + 1 < e && in(pos + 1)) q = pos + 1;
-    else return pos;  // without the space the class cannot start at a space
-  }
-  if (!in(q)) return pos;
-  return t.run(q + 1, e, in);
+  // With the space taken the class must follow; without it the class would
+  // have to start at a space, which it cannot.
+  if (t.ws(pos)) return pos + 1 < e && in(pos + 1) ? t.run(pos + 2, e, in) : pos;
+  return in(pos) ? t.run(pos + 1, e, in) : pos;
 }
 
 // Tekken's two word alternatives (camel case), from pos; pos when neither matches.
@@ -411,12 +425,8 @@ uint32_t match(Stage stage, const Text& t, uint32_t pos, uint32_t e) {
         return !t.ws(i) && !ascii_in(w, "(|.,!?)") && w != 0x2026 && w != 0x3002 && w != 0xFF0C && w != 0x3001 &&
                w != 0x0964 && w != 0x06D4 && w != 0x060C;
       };
-      uint32_t q = pos;
-      if (c == ' ') {
-        if (pos + 1 < e && word(pos + 1)) q = pos + 1;
-        else return pos;
-      }
-      return word(q) ? t.run(q + 1, e, word) : pos;
+      if (c == ' ') return pos + 1 < e && word(pos + 1) ? t.run(pos + 2, e, word) : pos;  // a space is no word
+      return word(pos) ? t.run(pos + 1, e, word) : pos;
     }
     case Stage::kDeepseek3Words: {
       // [!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+
@@ -531,8 +541,9 @@ Result<PreTokenizer> PreTokenizer::from_name(std::string_view pre) {
   if (pre.empty()) return PreTokenizer(Family::kDefault, "", false);
   for (const NameEntry& n : kNames)
     if (n.name == pre) return PreTokenizer(n.family, std::string(pre), n.ignore_merges);
-  return make_error("unknown pre-tokenizer type '", pre, "' (tokenizer.ggml.pre); known: default, llama-bpe, qwen2, ",
-                    "gpt-2, deepseek-llm, deepseek-coder, falcon, starcoder and the names the reference aliases to them");
+  return make_error(
+      "unknown pre-tokenizer type '", pre, "' (tokenizer.ggml.pre); known: default, llama-bpe, qwen2, ",
+      "gpt-2, deepseek-llm, deepseek-coder, falcon, starcoder and the names the reference aliases to them");
 }
 
 void PreTokenizer::split(std::span<const uint32_t> cps, std::vector<uint32_t>& ends) const {

@@ -25,8 +25,8 @@ constexpr uint32_t kHangulSCount = 19 * kHangulNCount;
 
 const t::DecompositionEntry* find_decomposition(uint32_t cp) {
   const t::DecompositionEntry* end = t::kDecompositions + t::kDecompositionCount;
-  const t::DecompositionEntry* it =
-      std::lower_bound(t::kDecompositions, end, cp, [](const t::DecompositionEntry& e, uint32_t c) { return e.cp < c; });
+  const t::DecompositionEntry* it = std::lower_bound(
+      t::kDecompositions, end, cp, [](const t::DecompositionEntry& e, uint32_t c) { return e.cp < c; });
   return it != end && it->cp == cp ? it : nullptr;
 }
 

@@ -50,9 +50,11 @@ std::vector<uint32_t> utf8_decode(std::string_view s);
 uint32_t utf8_next(std::string_view s, size_t& pos);
 void utf8_append(uint32_t cp, std::string& out);
 std::string utf8_encode(const std::vector<uint32_t>& cps);
-// Length in bytes of the UTF-8 sequence starting with byte c (1 for invalid lead bytes).
+// Length in bytes of the UTF-8 sequence starting with byte c (1 for continuation bytes).
+// As the reference reads it from the high nibble: continuation bytes count 1,
+// and F8..FF count 4 like F0..F7.
 inline size_t utf8_len(unsigned char c) {
-  return c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 1;
+  return c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
 }
 
 }  // namespace tandem::unicode
