@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "tandem/base/result.h"
 
@@ -11,8 +12,27 @@ namespace tandem::cli {
 
 void add_gguf_command(CLI::App& app, int& rc);
 void add_tokenize_command(CLI::App& app, int& rc);
+void add_generate_command(CLI::App& app, int& rc);
+void add_logits_command(CLI::App& app, int& rc);
+void add_perplexity_command(CLI::App& app, int& rc);
+void add_bench_command(CLI::App& app, int& rc);
+
+// Options every model-running command shares: -m, -t, --ctx.
+struct ModelArgs {
+  std::string path;
+  int threads = 0;   // 0: the cores present
+  int64_t ctx = 0;   // 0: the model's training context
+};
+void add_model_options(CLI::App* cmd, ModelArgs& a);
 
 // Prints "tandem: error: MESSAGE" on stderr and returns the failing exit status.
 int fail(const Error& e);
 
 }  // namespace tandem::cli
+
+// In a command body returning an exit status: fail with the error of a Status.
+#define TANDEM_TRY_CLI(expr)                                     \
+  do {                                                           \
+    auto&& tandem_cli_r_ = (expr);                               \
+    if (!tandem_cli_r_.ok()) return ::tandem::cli::fail(tandem_cli_r_.error()); \
+  } while (0)

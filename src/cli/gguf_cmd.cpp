@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "tandem/gguf/gguf_file.h"
+#include "tandem/model/synth.h"
 
 namespace tandem::cli {
 namespace {
@@ -38,6 +39,19 @@ int run_info(const InfoOptions& o) {
   return 0;
 }
 
+struct SynthOptions {
+  SynthParams p;
+  std::string type = "F32";
+  std::string out;
+};
+
+int run_synth(SynthOptions o) {
+  if (auto st = parse_synth_type(o.type, o.p); !st) return fail(st.error());
+  if (auto st = synth_model(o.p, o.out); !st) return fail(st.error());
+  std::printf("wrote %s\n", o.out.c_str());
+  return 0;
+}
+
 }  // namespace
 
 void add_gguf_command(CLI::App& app, int& rc) {
@@ -48,6 +62,24 @@ void add_gguf_command(CLI::App& app, int& rc) {
   info->add_option("file", opts->path, "GGUF file")->required();
   info->add_option("--max-items", opts->max_items, "Array items shown before abbreviating")->capture_default_str();
   info->callback([opts, &rc] { rc = run_info(*opts); });
+
+  auto so = std::make_shared<SynthOptions>();
+  auto* synth = gguf->add_subcommand("synth", "Write a model with random weights and a real tokenizer");
+  synth->add_option("--arch", so->p.arch, "llama or qwen2")->capture_default_str();
+  synth->add_option("--dim", so->p.dim, "Embedding size")->capture_default_str();
+  synth->add_option("--layers", so->p.layers, "Layers")->capture_default_str();
+  synth->add_option("--heads", so->p.heads, "Attention heads")->capture_default_str();
+  synth->add_option("--kv-heads", so->p.kv_heads, "Key/value heads (default: heads)");
+  synth->add_option("--ffn", so->p.ffn, "Feed-forward size")->capture_default_str();
+  synth->add_option("--ctx", so->p.ctx, "Training context length written to the metadata")->capture_default_str();
+  synth->add_option("--rope-base", so->p.rope_base, "RoPE frequency base")->capture_default_str();
+  synth->add_flag("--tied", so->p.tied, "Tie the output head to the token embedding");
+  synth->add_option("--vocab-from", so->p.vocab_from, "GGUF whose tokenizer is copied")->required();
+  synth->add_option("--type", so->type, "Weight type: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K Q4_K_M Q5_K_M")
+      ->capture_default_str();
+  synth->add_option("-o,--output", so->out, "Output GGUF")->required();
+  synth->add_option("--seed", so->p.seed, "Random seed")->capture_default_str();
+  synth->callback([so, &rc] { rc = run_synth(*so); });
 }
 
 }  // namespace tandem::cli

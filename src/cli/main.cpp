@@ -5,6 +5,12 @@
 #include "cli/commands.h"
 
 namespace tandem::cli {
+void add_model_options(CLI::App* cmd, ModelArgs& a) {
+  cmd->add_option("-m,--model", a.path, "GGUF model file")->required();
+  cmd->add_option("-t,--threads", a.threads, "Threads (default: the cores present)");
+  cmd->add_option("--ctx", a.ctx, "Context length in tokens (default: the model's training context)");
+}
+
 int fail(const Error& e) {
   std::fprintf(stderr, "tandem: error: %s\n", e.message.c_str());
   return 1;
@@ -17,6 +23,10 @@ int main(int argc, char** argv) {
   int rc = 0;
   tandem::cli::add_gguf_command(app, rc);
   tandem::cli::add_tokenize_command(app, rc);
+  tandem::cli::add_generate_command(app, rc);
+  tandem::cli::add_logits_command(app, rc);
+  tandem::cli::add_perplexity_command(app, rc);
+  tandem::cli::add_bench_command(app, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

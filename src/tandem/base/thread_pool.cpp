@@ -11,9 +11,26 @@
 
 namespace tandem {
 namespace {
-// How long an idle worker spins before sleeping: long enough to cover the gap
-// between two matmuls of a token, short enough not to burn a core when idle.
-constexpr auto kSpin = std::chrono::microseconds(200);
+// How long a thread spins before sleeping on a futex: long enough to cover the
+// gap between two matmuls of a token, short enough that an oversubscribed
+// machine (more runnable threads than cores) does not lose its time slices to
+// spinning.
+constexpr auto kSpin = std::chrono::microseconds(50);
+
+// Spins on `a` while it equals `old`, then sleeps until it changes. Returns the new value.
+template <class T>
+T wait_change(const std::atomic<T>& a, T old) {
+  T v;
+  auto until = std::chrono::steady_clock::now() + kSpin;
+  int spins = 0;
+  while ((v = a.load(std::memory_order_acquire)) == old) {
+    TANDEM_PAUSE();
+    if (++spins % 64 == 0 && std::chrono::steady_clock::now() > until) {
+      a.wait(old, std::memory_order_acquire);
+    }
+  }
+  return v;
+}
 }  // namespace
 
 int ThreadPool::default_threads() {
@@ -40,27 +57,18 @@ void ThreadPool::dispatch(Task task, void* ctx) {
   epoch_.fetch_add(1, std::memory_order_release);
   epoch_.notify_all();
   task(ctx, 0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) TANDEM_PAUSE();
+  for (int left = pending_.load(std::memory_order_acquire); left != 0;) left = wait_change(pending_, left);
 }
 
 void ThreadPool::worker(int ith) {
   uint32_t seen = 0;
   for (;;) {
-    uint32_t e = epoch_.load(std::memory_order_acquire);
-    if (e == seen) {
-      auto until = std::chrono::steady_clock::now() + kSpin;
-      int spins = 0;
-      while ((e = epoch_.load(std::memory_order_acquire)) == seen) {
-        TANDEM_PAUSE();
-        if (++spins % 256 == 0 && std::chrono::steady_clock::now() > until) {
-          epoch_.wait(seen, std::memory_order_acquire);
-        }
-      }
-    }
-    seen = e;
+    seen = wait_change(epoch_, seen);
     if (stop_.load(std::memory_order_relaxed)) return;
     task_(ctx_, ith, n_threads_);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    // The last one to finish wakes the caller if it went to sleep (cheap otherwise:
+    // notify makes no system call when nobody waits).
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
   }
 }
 

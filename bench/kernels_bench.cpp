@@ -1,0 +1,103 @@
+// Matmul kernel throughput per weight type, one thread, on a llama-125M FFN
+// shape: W (2048 rows x 768), y = x W^T.
+//   gen_cold/TYPE/PATH   one token, cycling through >= 128 MB of weight copies so
+//                        every byte comes from DRAM (the generation case)
+//   gen_hot/TYPE/PATH    one token, the same matrix every time (from cache: the
+//                        kernel's own speed limit)
+//   prefill128/TYPE/PATH 128 tokens (prompt processing), activation
+//                        quantization included
+// bytes_per_second is weight bytes read per second (for prefill: the matrix
+// size per call / time, i.e. how fast the matrix is "consumed"); the counters
+// add tokens/s and GMAC/s. PATH is avx512 / avx2 (forced) where the CPU has it.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tandem/tensor/kernels.h"
+#include "tandem/tensor/matmul.h"
+#include "tandem/tensor/quants.h"
+
+namespace tandem {
+namespace {
+
+constexpr int64_t kRows = 2048, kCols = 768;
+constexpr size_t kColdBytes = size_t{128} << 20;
+
+std::vector<float> gaussian(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(n);
+  for (auto& v : x) v = dist(rng);
+  return x;
+}
+
+// `copies` identical quantized matrices laid end to end.
+std::vector<uint8_t> weight_pool(GgmlType t, int copies, size_t& matrix_bytes) {
+  const size_t rb = row_bytes(t, kCols);
+  matrix_bytes = rb * kRows;
+  std::vector<uint8_t> pool(matrix_bytes * copies);
+  const auto w = gaussian(static_cast<size_t>(kRows * kCols), 1);
+  for (int64_t r = 0; r < kRows; ++r) quantize_row(t, w.data() + r * kCols, pool.data() + r * rb, kCols);
+  for (int c = 1; c < copies; ++c) std::memcpy(pool.data() + c * matrix_bytes, pool.data(), matrix_bytes);
+  return pool;
+}
+
+void run(benchmark::State& st, GgmlType t, Isa isa, int64_t n_tokens, bool cold) {
+  const Kernels k = kernels_for_isa(isa);
+  size_t mb = 0;
+  int copies = 1;
+  if (cold) copies = static_cast<int>(kColdBytes / row_bytes(t, kCols) / kRows) + 1;
+  const auto pool = weight_pool(t, copies, mb);
+  const auto x = gaussian(static_cast<size_t>(kCols * n_tokens), 2);
+  std::vector<float> y(static_cast<size_t>(kRows * n_tokens));
+  Activations acts;
+  int c = 0;
+  for (auto _ : st) {
+    const WeightView w{t, pool.data() + c * mb, kCols, kRows, row_bytes(t, kCols)};
+    prepare_activations(k, t, x.data(), n_tokens, kCols, kCols, acts);
+    matmul(k, w, acts, y.data(), kRows, 0, kRows);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+    if (++c == copies) c = 0;
+  }
+  st.SetBytesProcessed(static_cast<int64_t>(st.iterations()) * static_cast<int64_t>(mb));
+  st.counters["tokens/s"] = benchmark::Counter(static_cast<double>(n_tokens), benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["GMAC/s"] = benchmark::Counter(1e-9 * double(kRows * kCols) * double(n_tokens),
+                                             benchmark::Counter::kIsIterationInvariantRate);
+}
+
+}  // namespace
+}  // namespace tandem
+
+int main(int argc, char** argv) {
+  using namespace tandem;
+  const Isa best = CpuFeatures::detect().best_isa();
+  std::vector<Isa> paths;
+  if (best >= Isa::Avx512) paths.push_back(Isa::Avx512);
+  if (best >= Isa::Avx2) paths.push_back(Isa::Avx2);
+  if (paths.empty()) paths.push_back(Isa::Scalar);
+  const GgmlType types[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,
+                            GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K,
+                            GgmlType::F16,  GgmlType::BF16, GgmlType::F32};
+  for (Isa isa : paths) {
+    for (GgmlType t : types) {
+      const std::string suffix = std::string(ggml_type_name(t)) + "/" + std::string(isa_name(isa));
+      benchmark::RegisterBenchmark(("gen_cold/" + suffix).c_str(),
+                                   [=](benchmark::State& st) { run(st, t, isa, 1, true); })
+          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("gen_hot/" + suffix).c_str(),
+                                   [=](benchmark::State& st) { run(st, t, isa, 1, false); })
+          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("prefill128/" + suffix).c_str(),
+                                   [=](benchmark::State& st) { run(st, t, isa, 128, false); })
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

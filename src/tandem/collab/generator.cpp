@@ -1,0 +1,51 @@
+#include "tandem/collab/generator.h"
+
+#include <chrono>
+
+namespace tandem {
+
+bool is_end_of_generation(const Vocab& v, int32_t id) {
+  return id >= 0 && (id == v.eos || id == v.eot);
+}
+
+Result<GenerateResult> generate(Sequence& seq, const std::vector<int32_t>& prompt, const GenerateParams& params,
+                                const PieceFn& on_piece) {
+  using clock = std::chrono::steady_clock;
+  if (prompt.empty()) return make_error("generate: the prompt is empty (no tokens to start from)");
+  auto sampler = Sampler::create(params.sampler);
+  if (!sampler) return sampler.error();
+  const Tokenizer& tok = seq.model().tokenizer();
+  GenerateResult out;
+  out.n_prompt = static_cast<int64_t>(prompt.size());
+  if (seq.n_past() + out.n_prompt >= seq.n_ctx())
+    return make_error("generate: the prompt has ", out.n_prompt, " tokens but the context holds ", seq.n_ctx(),
+                      " (", seq.n_past(), " already used); use a larger --ctx or a shorter prompt");
+  for (int32_t t : prompt) sampler->accept(t);
+
+  auto t0 = clock::now();
+  auto logits = seq.eval(prompt, Logits::kLast);
+  if (!logits) return logits.error();
+  auto t1 = clock::now();
+  out.prompt_seconds = std::chrono::duration<double>(t1 - t0).count();
+
+  for (int32_t i = 0; i < params.n_predict; ++i) {
+    auto next = sampler->sample(*logits);
+    if (!next) return next.error();
+    if (params.stop_at_eog && is_end_of_generation(tok.vocab(), *next)) {
+      out.stopped_at_eog = true;
+      break;
+    }
+    sampler->accept(*next);
+    out.tokens.push_back(*next);
+    std::string piece = tok.token_to_piece(*next);
+    out.text += piece;
+    if (on_piece) on_piece(piece);
+    if (i + 1 == params.n_predict || seq.n_past() >= seq.n_ctx()) break;
+    logits = seq.eval(std::span<const int32_t>(&*next, 1), Logits::kLast);
+    if (!logits) return logits.error();
+  }
+  out.gen_seconds = std::chrono::duration<double>(clock::now() - t1).count();
+  return out;
+}
+
+}  // namespace tandem

@@ -1,0 +1,58 @@
+#include "tandem/eval/perplexity.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+namespace tandem {
+
+double log_prob(std::span<const float> logits, int32_t target) {
+  float mx = -INFINITY;
+  for (float v : logits) mx = std::max(mx, v);
+  double sum = 0;
+  for (float v : logits) sum += std::exp(static_cast<double>(v - mx));
+  return static_cast<double>(logits[static_cast<size_t>(target)] - mx) - std::log(sum);
+}
+
+Result<PerplexityResult> perplexity(const std::shared_ptr<const DecoderModel>& model, ThreadPool& pool,
+                                    const std::vector<int32_t>& tokens, const PerplexityParams& p,
+                                    const ChunkFn& on_chunk) {
+  if (p.n_ctx < 4) return make_error("perplexity: context of ", p.n_ctx, " tokens is too small (need at least 4)");
+  int64_t n_chunks = static_cast<int64_t>(tokens.size()) / p.n_ctx;
+  if (n_chunks == 0)
+    return make_error("perplexity: the text has ", tokens.size(), " tokens, fewer than one chunk of ", p.n_ctx,
+                      " (use a smaller --ctx)");
+  if (p.max_chunks > 0) n_chunks = std::min(n_chunks, p.max_chunks);
+  const Vocab& v = model->tokenizer().vocab();
+  const int64_t V = model->config().n_vocab;
+  const int64_t first = p.n_ctx / 2;
+  Sequence seq(model, pool, {.n_ctx = p.n_ctx});
+  PerplexityResult r;
+  double sum = 0, sum2 = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<int32_t> chunk(static_cast<size_t>(p.n_ctx));
+  for (int64_t c = 0; c < n_chunks; ++c) {
+    std::copy_n(tokens.begin() + c * p.n_ctx, p.n_ctx, chunk.begin());
+    if (v.add_bos && v.bos >= 0) chunk[0] = v.bos;
+    TANDEM_TRY(seq.rollback(0));
+    auto logits = seq.eval(chunk, Logits::kAll);
+    if (!logits) return logits.error();
+    for (int64_t j = first; j < p.n_ctx - 1; ++j) {
+      const double nll = -log_prob(logits->subspan(static_cast<size_t>(j * V), static_cast<size_t>(V)),
+                                   tokens[static_cast<size_t>(c * p.n_ctx + j + 1)]);
+      sum += nll;
+      sum2 += nll * nll;
+      ++r.n_scored;
+    }
+    if (on_chunk) on_chunk(c, std::exp(sum / static_cast<double>(r.n_scored)));
+  }
+  r.n_chunks = n_chunks;
+  r.mean_nll = sum / static_cast<double>(r.n_scored);
+  r.ppl = std::exp(r.mean_nll);
+  const double var = std::max(0.0, sum2 / static_cast<double>(r.n_scored) - r.mean_nll * r.mean_nll);
+  r.ppl_stderr = r.ppl * std::sqrt(var / static_cast<double>(std::max<int64_t>(1, r.n_scored - 1)));
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace tandem

@@ -1,0 +1,42 @@
+// Perplexity of a model on a token stream, computed as the reference does
+// (llama.cpp's perplexity tool): the stream is cut into chunks of n_ctx tokens,
+// each chunk is evaluated from scratch (first token replaced by BOS when the
+// vocabulary adds one), and only the second half of each chunk is scored, so
+// every scored token sees at least n_ctx/2 tokens of context.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "tandem/base/result.h"
+#include "tandem/base/thread_pool.h"
+#include "tandem/model/decoder.h"
+
+namespace tandem {
+
+struct PerplexityParams {
+  int64_t n_ctx = 512;
+  int64_t max_chunks = 0;  // 0: all
+};
+
+struct PerplexityResult {
+  double ppl = 0;
+  double ppl_stderr = 0;  // first-order error of ppl from the per-token NLL spread
+  double mean_nll = 0;
+  int64_t n_scored = 0;
+  int64_t n_chunks = 0;
+  double seconds = 0;
+};
+
+// Called after each chunk with (chunk index, running perplexity).
+using ChunkFn = std::function<void(int64_t chunk, double ppl)>;
+
+Result<PerplexityResult> perplexity(const std::shared_ptr<const DecoderModel>& model, ThreadPool& pool,
+                                    const std::vector<int32_t>& tokens, const PerplexityParams& p,
+                                    const ChunkFn& on_chunk = {});
+
+// log p(target | logits) for one row: the log-softmax at target.
+double log_prob(std::span<const float> logits, int32_t target);
+
+}  // namespace tandem

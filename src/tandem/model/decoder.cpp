@@ -1,0 +1,272 @@
+#include "tandem/model/decoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace tandem {
+namespace {
+
+// Binds a 2-D weight: GGUF shape [n_in, n_out] (n_in contiguous).
+Result<WeightView> bind_matrix(const GgufFile& f, const std::string& name, int64_t n_in, int64_t n_out) {
+  const GgufTensorInfo* t = f.tensor(name);
+  if (!t) return make_error(f.path(), ": tensor '", name, "' is missing");
+  if (t->shape.size() != 2 || static_cast<int64_t>(t->shape[0]) != n_in || static_cast<int64_t>(t->shape[1]) != n_out)
+    return make_error(f.path(), ": tensor '", name, "' has shape ", t->shape_string(), ", expected [", n_in, ", ", n_out, "]");
+  WeightView w{.type = t->type, .data = t->data, .n_in = n_in, .n_out = n_out, .row_stride = 0};
+  if (auto st = check_row_shape(t->type, n_in); !st) return make_error(f.path(), ": tensor '", name, "': ", st.error().message);
+  w.row_stride = row_bytes(t->type, n_in);
+  if (auto st = check_weight(w); !st) return make_error(f.path(), ": tensor '", name, "': ", st.error().message);
+  return w;
+}
+
+// Binds a 1-D tensor (norm weight, bias) of n floats, converting from its stored type.
+Result<std::vector<float>> bind_vector(const GgufFile& f, const std::string& name, int64_t n, bool required = true) {
+  const GgufTensorInfo* t = f.tensor(name);
+  if (!t) {
+    if (!required) return std::vector<float>{};
+    return make_error(f.path(), ": tensor '", name, "' is missing");
+  }
+  if (t->shape.size() != 1 || static_cast<int64_t>(t->shape[0]) != n)
+    return make_error(f.path(), ": tensor '", name, "' has shape ", t->shape_string(), ", expected [", n, "]");
+  std::vector<float> v(static_cast<size_t>(n));
+  if (auto st = check_row_shape(t->type, n); !st) return make_error(f.path(), ": tensor '", name, "': ", st.error().message);
+  dequantize_row(t->type, t->data, v.data(), n);
+  return v;
+}
+
+void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
+  double ss = 0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
+}
+
+// Rotates one head in place at position pos.
+void rope(float* v, int64_t n_rot, const float* inv_freq, float pos, RopeStyle style) {
+  const int64_t half = n_rot / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    const float theta = pos * inv_freq[i];
+    const float c = std::cos(theta), s = std::sin(theta);
+    const int64_t a = style == RopeStyle::kNorm ? 2 * i : i;
+    const int64_t b = style == RopeStyle::kNorm ? 2 * i + 1 : i + half;
+    const float x0 = v[a], x1 = v[b];
+    v[a] = x0 * c - x1 * s;
+    v[b] = x0 * s + x1 * c;
+  }
+}
+
+float silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+}  // namespace
+
+Result<std::shared_ptr<const DecoderModel>> DecoderModel::load(const std::string& path) {
+  auto file = GgufFile::open(path);
+  if (!file) return file.error();
+  std::shared_ptr<DecoderModel> m(new DecoderModel());
+  m->file_ = std::move(*file);
+  const GgufFile& f = m->file_;
+  auto cfg = ModelConfig::from_gguf(f);
+  if (!cfg) return cfg.error();
+  m->config_ = *cfg;
+  const ModelConfig& c = m->config_;
+  auto tok = Tokenizer::from_gguf(f);
+  if (!tok) return tok.error();
+  if (tok->n_vocab() != c.n_vocab)
+    return make_error(path, ": the tokenizer has ", tok->n_vocab(), " tokens but token_embd.weight has ", c.n_vocab, " rows");
+  m->tokenizer_ = std::make_unique<Tokenizer>(std::move(*tok));
+  m->kernels_ = select_kernels(CpuFeatures::detect());
+
+  auto emb = bind_matrix(f, "token_embd.weight", c.n_embd, c.n_vocab);
+  if (!emb) return emb.error();
+  m->token_embd_ = *emb;
+  if (!c.tied_output) {
+    auto out = bind_matrix(f, "output.weight", c.n_embd, c.n_vocab);
+    if (!out) return out.error();
+    m->output_ = *out;
+  }
+  auto on = bind_vector(f, "output_norm.weight", c.n_embd);
+  if (!on) return on.error();
+  m->output_norm_ = std::move(*on);
+  m->weight_bytes_ = m->output().row_stride * static_cast<uint64_t>(m->output().n_out);
+  for (int64_t il = 0; il < c.n_layer; ++il) {
+    const std::string p = "blk." + std::to_string(il) + ".";
+    LayerWeights L;
+    struct M {
+      WeightView* dst;
+      const char* name;
+      int64_t n_in, n_out;
+    };
+    for (M mm : {M{&L.wq, "attn_q.weight", c.n_embd, c.n_embd_q()}, M{&L.wk, "attn_k.weight", c.n_embd, c.n_embd_kv()},
+                 M{&L.wv, "attn_v.weight", c.n_embd, c.n_embd_kv()}, M{&L.wo, "attn_output.weight", c.n_embd_q(), c.n_embd},
+                 M{&L.ffn_gate, "ffn_gate.weight", c.n_embd, c.n_ff}, M{&L.ffn_up, "ffn_up.weight", c.n_embd, c.n_ff},
+                 M{&L.ffn_down, "ffn_down.weight", c.n_ff, c.n_embd}}) {
+      auto w = bind_matrix(f, p + mm.name, mm.n_in, mm.n_out);
+      if (!w) return w.error();
+      *mm.dst = *w;
+      m->weight_bytes_ += w->row_stride * static_cast<uint64_t>(w->n_out);
+    }
+    struct V {
+      std::vector<float>* dst;
+      const char* name;
+      int64_t n;
+      bool required;
+    };
+    for (V vv : {V{&L.attn_norm, "attn_norm.weight", c.n_embd, true}, V{&L.ffn_norm, "ffn_norm.weight", c.n_embd, true},
+                 V{&L.bq, "attn_q.bias", c.n_embd_q(), c.attn_bias}, V{&L.bk, "attn_k.bias", c.n_embd_kv(), c.attn_bias},
+                 V{&L.bv, "attn_v.bias", c.n_embd_kv(), c.attn_bias}}) {
+      auto v = bind_vector(f, p + vv.name, vv.n, vv.required);
+      if (!v) return v.error();
+      *vv.dst = std::move(*v);
+    }
+    m->layers_.push_back(std::move(L));
+  }
+  return std::shared_ptr<const DecoderModel>(std::move(m));
+}
+
+Sequence::Sequence(std::shared_ptr<const DecoderModel> model, ThreadPool& pool, SequenceOptions opt)
+    : model_(std::move(model)), pool_(pool) {
+  const ModelConfig& c = model_->config();
+  int64_t n_ctx = opt.n_ctx > 0 ? opt.n_ctx : c.n_ctx_train;
+  kv_ = KvCache(c.n_layer, n_ctx, c.n_embd_kv());
+  const int64_t half = c.n_rot / 2;
+  rope_inv_freq_.resize(static_cast<size_t>(half));
+  for (int64_t i = 0; i < half; ++i)
+    rope_inv_freq_[static_cast<size_t>(i)] = static_cast<float>(
+        c.rope_freq_scale * std::pow(static_cast<double>(c.rope_freq_base), -2.0 * static_cast<double>(i) / static_cast<double>(c.n_rot)));
+  scores_.resize(static_cast<size_t>(pool_.size() * n_ctx));
+}
+
+void Sequence::ensure_scratch(int64_t n) {
+  if (n <= scratch_tokens_) return;
+  const ModelConfig& c = model_->config();
+  auto sz = [n](int64_t w) { return static_cast<size_t>(n * w); };
+  x_.resize(sz(c.n_embd));
+  xn_.resize(sz(c.n_embd));
+  q_.resize(sz(c.n_embd_q()));
+  k_.resize(sz(c.n_embd_kv()));
+  v_.resize(sz(c.n_embd_kv()));
+  att_.resize(sz(c.n_embd_q()));
+  gate_.resize(sz(c.n_ff));
+  up_.resize(sz(c.n_ff));
+  scratch_tokens_ = n;
+}
+
+// Causal attention of the batch's n_tok queries (q_) over every cached position;
+// result in att_ (n_tok, n_embd_q). Work is split over (token, head) pairs.
+void Sequence::attention(int64_t layer, int64_t n_tok, int64_t pos0) {
+  const ModelConfig& c = model_->config();
+  const int64_t hd = c.head_dim, n_head = c.n_head, group = c.n_head / c.n_head_kv;
+  const int64_t kvw = c.n_embd_kv(), qw = c.n_embd_q();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const float* K = kv_.keys(layer);
+  const float* V = kv_.values(layer);
+  const int64_t n_ctx = kv_.n_ctx();
+  pool_.run([&](int ith, int nth) {
+    float* sc = scores_.data() + static_cast<size_t>(ith) * static_cast<size_t>(n_ctx);
+    for (int64_t job = ith; job < n_tok * n_head; job += nth) {
+      const int64_t t = job / n_head, h = job % n_head, kvh = h / group;
+      const float* q = q_.data() + t * qw + h * hd;
+      const int64_t n_kv = pos0 + t + 1;
+      float mx = -INFINITY;
+      for (int64_t j = 0; j < n_kv; ++j) {
+        const float* kr = K + j * kvw + kvh * hd;
+        float s = 0;
+        for (int64_t d = 0; d < hd; ++d) s += q[d] * kr[d];
+        s *= scale;
+        sc[j] = s;
+        mx = std::max(mx, s);
+      }
+      float sum = 0;
+      for (int64_t j = 0; j < n_kv; ++j) {
+        sc[j] = std::exp(sc[j] - mx);
+        sum += sc[j];
+      }
+      const float inv = 1.0f / sum;
+      float* out = att_.data() + t * qw + h * hd;
+      std::fill(out, out + hd, 0.0f);
+      for (int64_t j = 0; j < n_kv; ++j) {
+        const float p = sc[j] * inv;
+        const float* vr = V + j * kvw + kvh * hd;
+        for (int64_t d = 0; d < hd; ++d) out[d] += p * vr[d];
+      }
+    }
+  });
+}
+
+void Sequence::linear(const WeightView& w, const float* x, int64_t n_tok, float* y) {
+  const Kernels& k = model_->kernels();
+  prepare_activations(k, w.type, x, n_tok, w.n_in, w.n_in, acts_);
+  // Split rows in multiples of 4 so each thread works on whole kernel tiles.
+  const int64_t tiles = (w.n_out + 3) / 4;
+  pool_.run([&](int ith, int nth) {
+    const int64_t r0 = std::min(w.n_out, tiles * ith / nth * 4);
+    const int64_t r1 = std::min(w.n_out, tiles * (ith + 1) / nth * 4);
+    if (r0 < r1) matmul(k, w, acts_, y, w.n_out, r0, r1);
+  });
+}
+
+Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, Logits which) {
+  const ModelConfig& c = model_->config();
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  if (n == 0) return make_error("eval: no tokens to evaluate");
+  const int64_t pos0 = kv_.n_past();
+  if (pos0 + n > kv_.n_ctx())
+    return make_error("eval: ", n, " tokens after position ", pos0, " exceed the context of ", kv_.n_ctx(), " tokens");
+  for (int64_t i = 0; i < n; ++i)
+    if (tokens[static_cast<size_t>(i)] < 0 || tokens[static_cast<size_t>(i)] >= c.n_vocab)
+      return make_error("eval: token id ", tokens[static_cast<size_t>(i)], " at index ", i, " is outside the vocabulary (0..",
+                        c.n_vocab - 1, ")");
+  ensure_scratch(n);
+  const int64_t E = c.n_embd, QW = c.n_embd_q(), KW = c.n_embd_kv(), FF = c.n_ff;
+
+  for (int64_t i = 0; i < n; ++i)
+    dequantize_row(model_->token_embd().type, model_->token_embd().row(tokens[static_cast<size_t>(i)]),
+                         x_.data() + i * E, E);
+
+  for (int64_t il = 0; il < c.n_layer; ++il) {
+    const LayerWeights& L = model_->layers()[static_cast<size_t>(il)];
+    for (int64_t i = 0; i < n; ++i) rms_norm(x_.data() + i * E, L.attn_norm.data(), xn_.data() + i * E, E, c.rms_eps);
+    linear(L.wq, xn_.data(), n, q_.data());
+    linear(L.wk, xn_.data(), n, k_.data());
+    linear(L.wv, xn_.data(), n, v_.data());
+    float* Kc = kv_.keys(il) + pos0 * KW;
+    float* Vc = kv_.values(il) + pos0 * KW;
+    for (int64_t i = 0; i < n; ++i) {
+      float* q = q_.data() + i * QW;
+      float* k = k_.data() + i * KW;
+      float* v = v_.data() + i * KW;
+      if (!L.bq.empty()) {
+        for (int64_t j = 0; j < QW; ++j) q[j] += L.bq[static_cast<size_t>(j)];
+        for (int64_t j = 0; j < KW; ++j) k[j] += L.bk[static_cast<size_t>(j)];
+        for (int64_t j = 0; j < KW; ++j) v[j] += L.bv[static_cast<size_t>(j)];
+      }
+      const float pos = static_cast<float>(pos0 + i);
+      for (int64_t h = 0; h < c.n_head; ++h) rope(q + h * c.head_dim, c.n_rot, rope_inv_freq_.data(), pos, c.rope);
+      for (int64_t h = 0; h < c.n_head_kv; ++h) rope(k + h * c.head_dim, c.n_rot, rope_inv_freq_.data(), pos, c.rope);
+      std::memcpy(Kc + i * KW, k, static_cast<size_t>(KW) * sizeof(float));
+      std::memcpy(Vc + i * KW, v, static_cast<size_t>(KW) * sizeof(float));
+    }
+    attention(il, n, pos0);
+    linear(L.wo, att_.data(), n, xn_.data());
+    for (int64_t j = 0; j < n * E; ++j) x_[static_cast<size_t>(j)] += xn_[static_cast<size_t>(j)];
+
+    for (int64_t i = 0; i < n; ++i) rms_norm(x_.data() + i * E, L.ffn_norm.data(), xn_.data() + i * E, E, c.rms_eps);
+    linear(L.ffn_gate, xn_.data(), n, gate_.data());
+    linear(L.ffn_up, xn_.data(), n, up_.data());
+    for (int64_t j = 0; j < n * FF; ++j) gate_[static_cast<size_t>(j)] = silu(gate_[static_cast<size_t>(j)]) * up_[static_cast<size_t>(j)];
+    linear(L.ffn_down, gate_.data(), n, xn_.data());
+    for (int64_t j = 0; j < n * E; ++j) x_[static_cast<size_t>(j)] += xn_[static_cast<size_t>(j)];
+  }
+  kv_.advance(n);
+
+  const int64_t first = which == Logits::kAll ? 0 : n - 1;
+  const int64_t rows = n - first;
+  for (int64_t i = 0; i < rows; ++i)
+    rms_norm(x_.data() + (first + i) * E, model_->output_norm().data(), xn_.data() + i * E, E, c.rms_eps);
+  logits_.resize(static_cast<size_t>(rows * c.n_vocab));
+  linear(model_->output(), xn_.data(), rows, logits_.data());
+  return std::span<const float>(logits_.data(), logits_.size());
+}
+
+}  // namespace tandem

@@ -1,0 +1,101 @@
+// Decoder-only transformers of the llama family (llama, mistral, qwen2) from
+// GGUF: RMSNorm, RoPE, grouped-query attention, SwiGLU feed-forward, tied or
+// untied output head, optional q/k/v biases. The model (config, tokenizer,
+// weights mapped from the file) is immutable and shared; a Sequence holds what
+// belongs to one stream of tokens: KV cache, scratch buffers, position.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tandem/base/result.h"
+#include "tandem/base/thread_pool.h"
+#include "tandem/gguf/gguf_file.h"
+#include "tandem/model/kv_cache.h"
+#include "tandem/model/model_config.h"
+#include "tandem/tensor/matmul.h"
+#include "tandem/tensor/quants.h"
+#include "tandem/tokenizer/tokenizer.h"
+
+namespace tandem {
+
+struct LayerWeights {
+  std::vector<float> attn_norm, ffn_norm;  // (n_embd)
+  std::vector<float> bq, bk, bv;           // biases (qwen2), empty otherwise
+  WeightView wq, wk, wv, wo;             // wq: n_out n_embd_q, wk/wv: n_embd_kv, wo: n_embd
+  WeightView ffn_gate, ffn_up, ffn_down; // gate/up: n_out n_ff, down: n_out n_embd
+};
+
+class DecoderModel {
+ public:
+  static Result<std::shared_ptr<const DecoderModel>> load(const std::string& path);
+
+  const ModelConfig& config() const { return config_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const GgufFile& file() const { return file_; }
+  const Kernels& kernels() const { return kernels_; }
+  // Bytes of weights one token's forward pass reads (all matrices and the head).
+  uint64_t weight_bytes() const { return weight_bytes_; }
+
+  const WeightView& token_embd() const { return token_embd_; }
+  const WeightView& output() const { return config_.tied_output ? token_embd_ : output_; }
+  const std::vector<float>& output_norm() const { return output_norm_; }
+  const std::vector<LayerWeights>& layers() const { return layers_; }
+
+ private:
+  DecoderModel() = default;
+  GgufFile file_;
+  ModelConfig config_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  Kernels kernels_;
+  WeightView token_embd_, output_;
+  std::vector<float> output_norm_;
+  std::vector<LayerWeights> layers_;
+  uint64_t weight_bytes_ = 0;
+};
+
+enum class Logits { kLast, kAll };
+
+struct SequenceOptions {
+  int64_t n_ctx = 0;  // 0: the model's training context
+};
+
+class Sequence {
+ public:
+  Sequence(std::shared_ptr<const DecoderModel> model, ThreadPool& pool, SequenceOptions opt = {});
+
+  // Evaluates `tokens` after the current position. Returns the logits of the last
+  // token (n_vocab floats) or of every token (n_tokens x n_vocab, row-major); the
+  // view is valid until the next eval. Errors: token ids outside the vocabulary,
+  // or more tokens than the context has room for.
+  Result<std::span<const float>> eval(std::span<const int32_t> tokens, Logits which = Logits::kLast);
+
+  int64_t n_past() const { return kv_.n_past(); }
+  int64_t n_ctx() const { return kv_.n_ctx(); }
+  // Rolls back to an earlier position (drops everything from n on).
+  Status rollback(int64_t n) { return kv_.truncate(n); }
+  const DecoderModel& model() const { return *model_; }
+  size_t kv_bytes() const { return kv_.bytes(); }
+
+ private:
+  void attention(int64_t layer, int64_t n_tok, int64_t pos0);
+  void ensure_scratch(int64_t n_tok);
+  // y (n_tok, w.n_out) = x (n_tok, w.n_in) * W^T, output rows split over the pool.
+  void linear(const WeightView& w, const float* x, int64_t n_tok, float* y);
+
+  std::shared_ptr<const DecoderModel> model_;
+  ThreadPool& pool_;
+  KvCache kv_;
+  std::vector<float> rope_inv_freq_;  // (n_rot / 2)
+  // Scratch, grown to the largest batch seen: x, norm (n_tok, n_embd); q (n_tok, n_embd_q);
+  // k, v (n_tok, n_embd_kv); att (n_tok, n_embd_q); gate, up (n_tok, n_ff); logits.
+  std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, logits_;
+  std::vector<float> scores_;  // (threads, n_ctx)
+  Activations acts_;
+  int64_t scratch_tokens_ = 0;
+};
+
+}  // namespace tandem

@@ -1,0 +1,39 @@
+// The key/value cache of one sequence: for each layer, the keys and values of
+// every position evaluated so far. Truncating it to an earlier position is how a
+// sequence rolls back (speculative decoding rejects draft tokens this way).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "tandem/base/result.h"
+
+namespace tandem {
+
+class KvCache {
+ public:
+  KvCache() = default;
+  KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_kv);
+
+  int64_t n_ctx() const { return n_ctx_; }
+  int64_t n_past() const { return n_past_; }
+  int64_t n_embd_kv() const { return n_embd_kv_; }
+
+  // (n_ctx, n_embd_kv) of one layer; rows below n_past() are valid.
+  float* keys(int64_t layer) { return k_.data() + layer * n_ctx_ * n_embd_kv_; }
+  float* values(int64_t layer) { return v_.data() + layer * n_ctx_ * n_embd_kv_; }
+  const float* keys(int64_t layer) const { return k_.data() + layer * n_ctx_ * n_embd_kv_; }
+  const float* values(int64_t layer) const { return v_.data() + layer * n_ctx_ * n_embd_kv_; }
+
+  // Forgets every position from n on. n above n_past() is an error.
+  Status truncate(int64_t n);
+  // Marks n more positions as valid once their keys and values are written.
+  void advance(int64_t n) { n_past_ += n; }
+  size_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
+
+ private:
+  int64_t n_ctx_ = 0, n_embd_kv_ = 0, n_past_ = 0;
+  std::vector<float> k_, v_;
+};
+
+}  // namespace tandem

@@ -1,0 +1,111 @@
+// The kernel table: one function per (weight type, activation type), chosen once
+// from the CPU's features and then held by value (no globals, so two models, or a
+// test forcing a lower path, can use different tables side by side).
+//
+// Paths: Scalar (the reference, any CPU), Avx2 (AVX2 + FMA + F16C) and Avx512
+// (AVX-512 F/BW/VL + VNNI: vpdpbusd does the u8 x s8 dots). Each SIMD function is
+// compiled with a target attribute, so one binary runs on any x86-64 and uses
+// what the CPU has. A CPU with AVX-512 but no VNNI (Skylake-X) takes the AVX2 path.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "tandem/gguf/ggml_type.h"
+
+namespace tandem {
+
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+std::string_view isa_name(Isa isa);
+
+struct CpuFeatures {
+  bool avx2 = false;
+  bool fma = false;
+  bool f16c = false;
+  bool avx512f = false;
+  bool avx512bw = false;
+  bool avx512vl = false;
+  bool avx512vnni = false;
+
+  // What this CPU (and OS) offers.
+  static CpuFeatures detect();
+  // The best path these features allow.
+  Isa best_isa() const;
+  // These features with everything above `isa` switched off (to force a path).
+  CpuFeatures limited_to(Isa isa) const;
+};
+
+// A weight matrix W (n_out rows of n_in elements, GGUF row layout).
+struct WeightView {
+  GgmlType type = GgmlType::F32;
+  const uint8_t* data = nullptr;
+  int64_t n_in = 0;
+  int64_t n_out = 0;
+  size_t row_stride = 0;  // bytes between rows (row_bytes(type, n_in) for a GGUF tensor)
+
+  const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_stride; }
+};
+
+// x (n_tokens, n_in) made ready for one weight type by prepare_activations:
+// quantized to the kernels' activation layout once per matmul, or, for float
+// weight types, a view of the caller's f32 rows (which must outlive it).
+// Reuse one object across calls: the buffer grows, never shrinks.
+struct Activations {
+  struct alignas(64) Line {
+    uint8_t b[64];
+  };
+
+  GgmlType wtype = GgmlType::F32;
+  int isa = -1;  // the Isa whose layout `buf` holds
+  int64_t n_tokens = 0;
+  int64_t n_in = 0;
+  const float* x = nullptr;  // float weight types: row t at x + t * ldx
+  int64_t ldx = 0;
+  size_t token_bytes = 0;  // quantized: bytes per token in buf
+  std::vector<Line> buf;
+
+  const uint8_t* token(int64_t t) const { return buf.front().b + static_cast<size_t>(t) * token_bytes; }
+  uint8_t* token(int64_t t) { return buf.front().b + static_cast<size_t>(t) * token_bytes; }
+};
+
+// y(t, r) = dot(W row r, x row t) for rows [r0, r1) and every token; y row t at
+// y + t * ldy. Preconditions (check_matmul in matmul.h): shapes agree, a was
+// prepared for w.type by the same Kernels.
+using MatmulFn = void (*)(const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0,
+                          int64_t r1);
+// Quantizes n_tokens rows of x (row t at x + t * ldx) for weights whose affine
+// block size is bs (16 or 32) into out (token_bytes per token).
+using QuantizeActsFn = void (*)(const float* x, int64_t n_tokens, int64_t n_in, int64_t ldx, int bs,
+                                uint8_t* out, size_t token_bytes);
+
+struct Kernels {
+  Isa isa = Isa::Scalar;
+  QuantizeActsFn quantize_acts = nullptr;
+  // Bytes per token of the activation layout for block size bs.
+  size_t (*act_token_bytes)(int64_t n_in, int bs) = nullptr;
+
+  MatmulFn matmul_f32_f32 = nullptr;
+  MatmulFn matmul_f16_f32 = nullptr;
+  MatmulFn matmul_bf16_f32 = nullptr;
+  MatmulFn matmul_q8_0_q8a = nullptr;
+  MatmulFn matmul_q4_0_q8a = nullptr;
+  MatmulFn matmul_q4_1_q8a = nullptr;
+  MatmulFn matmul_q5_0_q8a = nullptr;
+  MatmulFn matmul_q5_1_q8a = nullptr;
+  MatmulFn matmul_q4_k_q8a = nullptr;
+  MatmulFn matmul_q5_k_q8a = nullptr;
+  MatmulFn matmul_q6_k_q8a = nullptr;
+
+  // The matmul for a weight type; nullptr for a type without kernels.
+  MatmulFn matmul_for(GgmlType t) const;
+};
+
+// The table for the best path `features` allows.
+Kernels select_kernels(const CpuFeatures& features);
+// The table for one path (tests: force AVX2 on an AVX-512 machine). Only call
+// with a path the CPU supports (CpuFeatures::detect().best_isa() >= isa).
+Kernels kernels_for_isa(Isa isa);
+
+}  // namespace tandem

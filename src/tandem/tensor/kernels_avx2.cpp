@@ -1,0 +1,602 @@
+// AVX2 path (AVX2 + FMA + F16C), for CPUs without AVX-512 VNNI. Same tile layout
+// and loop structure as the AVX-512 path (tile.h): a 512-bit tile row is two
+// 256-bit halves (rows 0-1, rows 2-3). The u8 x s8 dot is vpmaddubsw + vpmaddwd;
+// vpmaddubsw saturates at 16 bits, so Q8_0 keeps signed codes (m = 0) and uses
+// the sign trick |w| x sign(a, w), and the other types (codes <= 63) add two
+// quads in 16 bits before widening. Every function carries TANDEM_TARGET_AVX2.
+#include "tandem/tensor/kernels_impl.h"
+
+#if TANDEM_X86
+
+// GCC 12's intrinsics fill "undefined" vectors by self-initialization, which
+// -Wmaybe-uninitialized reports at every inlined use (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "tandem/tensor/affine.h"
+#include "tandem/tensor/quants.h"
+#include "tandem/tensor/tile.h"
+
+namespace tandem {
+namespace {
+
+#define T256 TANDEM_TARGET_AVX2
+#define T256_INLINE TANDEM_TARGET_AVX2 inline __attribute__((always_inline))
+
+constexpr int kMaxTokens = 4;
+
+uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+uint32_t load_u32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+T256_INLINE float half_to_float(const uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
+T256_INLINE __m128i load128(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+
+// Byte j of the result is 16 when bit j of `bits` (16 bits) is set.
+T256_INLINE __m128i bits_to_sixteens(uint32_t bits) {
+  const __m128i v = _mm_shuffle_epi8(_mm_cvtsi32_si128(static_cast<int>(bits)),
+                                     _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+  const __m128i sel = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+  return _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(v, sel), sel), _mm_set1_epi8(16));
+}
+
+// Byte j is 16 when byte j of v has any bit of `sel` set.
+T256_INLINE __m128i test_to_sixteens(__m128i v, __m128i sel) {
+  return _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(v, sel), sel), _mm_set1_epi8(16));
+}
+
+// ---------------------------------------------------------------------------
+// Decoders into lane form, one 128-bit register per block: lo[b] = elements
+// 0..15 of block b (quads 0..3), hi[b] = elements 16..31; Q6_K fills lo only.
+
+template <GgmlType W>
+struct Decoder;
+
+template <>
+struct Decoder<GgmlType::Q8_0> {  // signed codes, m = 0 (see the file comment)
+  T256_INLINE static void run(const uint8_t* row, int64_t g, __m128i* lo, __m128i* hi, float* d, float* m) {
+    constexpr int S = sizeof(BlockQ8_0);
+    const uint8_t* p = row + g * 4 * S;
+    for (int b = 0; b < 4; ++b) {
+      lo[b] = load128(p + b * S + 2);
+      hi[b] = load128(p + b * S + 18);
+      d[b] = half_to_float(p + b * S);
+      m[b] = 0.0f;
+    }
+  }
+};
+
+template <int S, int QS>
+T256_INLINE void legacy_nibbles(const uint8_t* p, __m128i* lo, __m128i* hi) {
+  const __m128i m4 = _mm_set1_epi8(0x0F);
+  for (int b = 0; b < 4; ++b) {
+    const __m128i v = load128(p + b * S + QS);
+    lo[b] = _mm_and_si128(v, m4);
+    hi[b] = _mm_and_si128(_mm_srli_epi16(v, 4), m4);
+  }
+}
+
+template <int S, int QH>
+T256_INLINE void legacy_fifth_bits(const uint8_t* p, __m128i* lo, __m128i* hi) {
+  for (int b = 0; b < 4; ++b) {
+    const uint32_t qh = load_u32(p + b * S + QH);
+    lo[b] = _mm_or_si128(lo[b], bits_to_sixteens(qh & 0xFFFF));
+    hi[b] = _mm_or_si128(hi[b], bits_to_sixteens(qh >> 16));
+  }
+}
+
+template <>
+struct Decoder<GgmlType::Q4_0> {
+  T256_INLINE static void run(const uint8_t* row, int64_t g, __m128i* lo, __m128i* hi, float* d, float* m) {
+    constexpr int S = sizeof(BlockQ4_0);
+    const uint8_t* p = row + g * 4 * S;
+    legacy_nibbles<S, 2>(p, lo, hi);
+    for (int b = 0; b < 4; ++b) {
+      d[b] = half_to_float(p + b * S);
+      m[b] = -8.0f * d[b];
+    }
+  }
+};
+
+template <>
+struct Decoder<GgmlType::Q4_1> {
+  T256_INLINE static void run(const uint8_t* row, int64_t g, __m128i* lo, __m128i* hi, float* d, float* m) {
+    constexpr int S = sizeof(BlockQ4_1);
+    const uint8_t* p = row + g * 4 * S;
+    legacy_nibbles<S, 4>(p, lo, hi);
+    for (int b = 0; b < 4; ++b) {
+      d[b] = half_to_float(p + b * S);
+      m[b] = half_to_float(p + b * S + 2);
+    }
+  }
+};
+
+template <>
+struct Decoder<GgmlType::Q5_0> {
+  T256_INLINE static void run(const uint8_t* row, int64_t g, __m128i* lo, __m128i* hi, float* d, float* m) {
+    constexpr int S = sizeof(BlockQ5_0);
+    const uint8_t* p = row + g * 4 * S;
+    legacy_nibbles<S, 6>(p, lo, hi);
+    legacy_fifth_bits<S, 2>(p, lo, hi);
+    for (int b = 0; b < 4; ++b) {
+      d[b] = half_to_float(p + b * S);
+      m[b] = -16.0f * d[b];
+    }
+  }
+};
+
+template <>
+struct Decoder<GgmlType::Q5_1> {
+  T256_INLINE static void run(const uint8_t* row, int64_t g, __m128i* lo, __m128i* hi, float* d, float* m) {
+    constexpr int S = sizeof(BlockQ5_1);
+    const uint8_t* p = row + g * 4 * S;
+    legacy_nibbles<S, 8>(p, lo, hi);
+    legacy_fifth_bits<S, 4>(p, lo, hi);
+    for (int b = 0; b < 4; ++b) {
+      d[b] = half_to_float(p + b * S);
+      m[b] = half_to_float(p + b * S + 2);
+    }
+  }
+};
+
+// Q4_K / Q5_K half super-block: qs bytes 0..31 hold sub-blocks 0 (low nibbles)
+// and 1 (high), bytes 32..63 sub-blocks 2 and 3; bit j of qh[l] is the fifth
+// bit of element l of sub-block j.
+template <bool Five>
+T256_INLINE void k_quant_decode(const uint8_t* row, int64_t g, __m128i* lo, __m128i* hi, float* d, float* m) {
+  constexpr size_t S = Five ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+  const uint8_t* p = row + (g / 2) * S;
+  const int half = static_cast<int>(g % 2);
+  const uint8_t* qs = p + (Five ? 48 : 16) + 64 * half;
+  const __m128i m4 = _mm_set1_epi8(0x0F);
+  for (int pair = 0; pair < 2; ++pair) {
+    const __m128i a = load128(qs + 32 * pair), b = load128(qs + 32 * pair + 16);
+    lo[2 * pair] = _mm_and_si128(a, m4);
+    hi[2 * pair] = _mm_and_si128(b, m4);
+    lo[2 * pair + 1] = _mm_and_si128(_mm_srli_epi16(a, 4), m4);
+    hi[2 * pair + 1] = _mm_and_si128(_mm_srli_epi16(b, 4), m4);
+  }
+  if constexpr (Five) {
+    const __m128i qlo = load128(p + 16), qhi = load128(p + 32);
+    for (int k = 0; k < 4; ++k) {
+      const __m128i sel = _mm_set1_epi8(static_cast<char>(1 << (4 * half + k)));
+      lo[k] = _mm_or_si128(lo[k], test_to_sixteens(qlo, sel));
+      hi[k] = _mm_or_si128(hi[k], test_to_sixteens(qhi, sel));
+    }
+  }
+  const float dd = half_to_float(p), dmin = half_to_float(p + 2);
+  for (int k = 0; k < 4; ++k) {
+    uint8_t sc, mn;
+    k_scale_min(4 * half + k, p + 4, sc, mn);
+    d[k] = dd * sc;
+    m[k] = -(dmin * mn);
+  }
+}
+
+template <>
+struct Decoder<GgmlType::Q4_K> {
+  T256_INLINE static void run(const uint8_t* row, int64_t g, __m128i* lo, __m128i* hi, float* d, float* m) {
+    k_quant_decode<false>(row, g, lo, hi, d, m);
+  }
+};
+
+template <>
+struct Decoder<GgmlType::Q5_K> {
+  T256_INLINE static void run(const uint8_t* row, int64_t g, __m128i* lo, __m128i* hi, float* d, float* m) {
+    k_quant_decode<true>(row, g, lo, hi, d, m);
+  }
+};
+
+// Q6_K quarter super-block c: sub-block k reads ql[64h + 32(k/2) + 16(k%2) ..]
+// (low or high nibbles) and qh[32h + 16(k%2) ..] at shift 2(k/2) + 4(c odd).
+template <>
+struct Decoder<GgmlType::Q6_K> {
+  T256_INLINE static void run(const uint8_t* row, int64_t g, __m128i* lo, __m128i* /*hi*/, float* d, float* m) {
+    const uint8_t* p = row + (g / 4) * sizeof(BlockQ6_K);
+    const int c = static_cast<int>(g % 4), h = c / 2, upper = c % 2;
+    const __m128i m4 = _mm_set1_epi8(0x0F), m2 = _mm_set1_epi8(3);
+    for (int k = 0; k < 4; ++k) {
+      const __m128i l = load128(p + 64 * h + 32 * (k / 2) + 16 * (k % 2));
+      const __m128i qh = load128(p + 128 + 32 * h + 16 * (k % 2));
+      const __m128i nib = upper ? _mm_and_si128(_mm_srli_epi16(l, 4), m4) : _mm_and_si128(l, m4);
+      const __m128i two = _mm_and_si128(_mm_srl_epi16(qh, _mm_cvtsi32_si128(2 * (k / 2) + 4 * upper)), m2);
+      lo[k] = _mm_or_si128(nib, _mm_slli_epi16(two, 4));
+    }
+    const float dd = half_to_float(p + 208);
+    const auto* sc = reinterpret_cast<const int8_t*>(p + 192) + 4 * c;
+    for (int k = 0; k < 4; ++k) {
+      d[k] = dd * sc[k];
+      m[k] = -32.0f * d[k];
+    }
+  }
+};
+
+// v[b] dword i (quad i of block b) -> store chunk i = [v0.i v1.i v2.i v3.i] at out + i * stride.
+T256_INLINE void transpose_store4(const __m128i* v, uint8_t* out, size_t stride) {
+  const __m128i t0 = _mm_unpacklo_epi32(v[0], v[1]), t1 = _mm_unpacklo_epi32(v[2], v[3]);
+  const __m128i t2 = _mm_unpackhi_epi32(v[0], v[1]), t3 = _mm_unpackhi_epi32(v[2], v[3]);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_unpacklo_epi64(t0, t1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + stride), _mm_unpackhi_epi64(t0, t1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 2 * stride), _mm_unpacklo_epi64(t2, t3));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 3 * stride), _mm_unpackhi_epi64(t2, t3));
+}
+
+template <GgmlType W>
+T256_INLINE void unpack_group(const uint8_t* const rows[4], int64_t g, uint8_t* out) {
+  constexpr int Q = tile::quads(affine_block_size_v<W>);
+  float* d = reinterpret_cast<float*>(out + Q * 64);
+  float* m = d + 16;
+  for (int r = 0; r < 4; ++r) {
+    __m128i lo[4], hi[4];
+    Decoder<W>::run(rows[r], g, lo, hi, d + 4 * r, m + 4 * r);
+    transpose_store4(lo, out + r * 16, 64);
+    if constexpr (Q == 8) transpose_store4(hi, out + 256 + r * 16, 64);
+  }
+}
+
+template <GgmlType W>
+T256 void pack_tile(const uint8_t* const rows[4], int64_t n_in, uint8_t* tile) {
+  constexpr int bs = affine_block_size_v<W>;
+  constexpr size_t wgb = tile::weight_group_bytes(bs);
+  const int64_t G = affine_groups(W, n_in);
+  const int64_t g_full = n_in / (int64_t{kGroupBlocks} * bs);
+  for (int64_t g = 0; g < g_full; ++g) unpack_group<W>(rows, g, tile + g * wgb);
+  if (g_full < G) {
+    AffineGroup grp[tile::kRows];
+    const AffineGroup* gp[tile::kRows];
+    for (int r = 0; r < tile::kRows; ++r) {
+      decode_affine_group(W, rows[r], n_in, g_full, W == GgmlType::Q8_0, grp[r]);
+      gp[r] = &grp[r];
+    }
+    tile::pack_weight_group(gp, bs, tile + g_full * wgb);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Microkernel: one tile (4 rows, G groups) against T tokens. Per token the
+// integer sums live in two registers (rows 0-1, 2-3), weights reload from L1.
+
+template <bool Signed>
+T256_INLINE __m256i dot_quad(__m256i w, __m256i a) {
+  if constexpr (Signed) return _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+  return _mm256_maddubs_epi16(w, a);
+}
+
+template <int Q, bool Signed, int T>
+T256 void tile_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t astride, float* y, int64_t ldy,
+                      int nr) {
+  constexpr size_t wgb = tile::weight_group_bytes(4 * Q), agb = tile::act_group_bytes(4 * Q);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc0[T], acc1[T];
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) acc0[t] = acc1[t] = _mm256_setzero_ps();
+  for (int64_t g = 0; g < G; ++g) {
+    const uint8_t* wg = wt + g * wgb;
+    const __m256 dw0 = _mm256_load_ps(reinterpret_cast<const float*>(wg + Q * 64));
+    const __m256 dw1 = _mm256_load_ps(reinterpret_cast<const float*>(wg + Q * 64 + 32));
+    const __m256 mw0 = _mm256_load_ps(reinterpret_cast<const float*>(wg + Q * 64 + 64));
+    const __m256 mw1 = _mm256_load_ps(reinterpret_cast<const float*>(wg + Q * 64 + 96));
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      const uint8_t* ag = act + t * astride + g * agb;
+      __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+#pragma GCC unroll 8
+      for (int i = 0; i < Q; i += 2) {
+        const __m256i a0 = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ag + i * 16)));
+        const __m256i a1 =
+            _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ag + i * 16 + 16)));
+        const __m256i w00 = _mm256_load_si256(reinterpret_cast<const __m256i*>(wg + i * 64));
+        const __m256i w01 = _mm256_load_si256(reinterpret_cast<const __m256i*>(wg + i * 64 + 32));
+        const __m256i w10 = _mm256_load_si256(reinterpret_cast<const __m256i*>(wg + i * 64 + 64));
+        const __m256i w11 = _mm256_load_si256(reinterpret_cast<const __m256i*>(wg + i * 64 + 96));
+        if constexpr (Signed) {  // |w| x a <= 128 * 127 * 2: one quad per widening
+          s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(dot_quad<true>(w00, a0), ones));
+          s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(dot_quad<true>(w01, a0), ones));
+          s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(dot_quad<true>(w10, a1), ones));
+          s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(dot_quad<true>(w11, a1), ones));
+        } else {  // codes <= 63: two quads sum to <= 32004 in 16 bits
+          s0 = _mm256_add_epi32(
+              s0, _mm256_madd_epi16(_mm256_add_epi16(dot_quad<false>(w00, a0), dot_quad<false>(w10, a1)), ones));
+          s1 = _mm256_add_epi32(
+              s1, _mm256_madd_epi16(_mm256_add_epi16(dot_quad<false>(w01, a0), dot_quad<false>(w11, a1)), ones));
+        }
+      }
+      const float* af = reinterpret_cast<const float*>(ag + Q * 16);
+      const __m256 da = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(af));
+      const __m256 ds = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(af + 4));
+      acc0[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s0), dw0), da, acc0[t]);
+      acc0[t] = _mm256_fmadd_ps(mw0, ds, acc0[t]);
+      acc1[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s1), dw1), da, acc1[t]);
+      acc1[t] = _mm256_fmadd_ps(mw1, ds, acc1[t]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) {
+    float out[4];
+    __m256 v0 = acc0[t], v1 = acc1[t];
+    v0 = _mm256_add_ps(v0, _mm256_permute_ps(v0, 0xB1));  // b0+b1, b2+b3
+    v0 = _mm256_add_ps(v0, _mm256_permute_ps(v0, 0x4E));  // (b0+b1)+(b2+b3)
+    v1 = _mm256_add_ps(v1, _mm256_permute_ps(v1, 0xB1));
+    v1 = _mm256_add_ps(v1, _mm256_permute_ps(v1, 0x4E));
+    out[0] = _mm256_cvtss_f32(v0);
+    out[1] = _mm_cvtss_f32(_mm256_extractf128_ps(v0, 1));
+    out[2] = _mm256_cvtss_f32(v1);
+    out[3] = _mm_cvtss_f32(_mm256_extractf128_ps(v1, 1));
+    for (int r = 0; r < nr; ++r) y[t * ldy + r] = out[r];
+  }
+}
+
+template <int Q, bool Signed>
+T256 void run_tokens(const uint8_t* wt, int64_t G, const Activations& a, float* y, int64_t ldy, int nr) {
+  int64_t t = 0;
+  for (; t + kMaxTokens <= a.n_tokens; t += kMaxTokens)
+    tile_kernel<Q, Signed, kMaxTokens>(wt, G, a.token(t), a.token_bytes, y + t * ldy, ldy, nr);
+  const uint8_t* at = a.token(t);
+  float* yt = y + t * ldy;
+  switch (a.n_tokens - t) {
+    case 1: tile_kernel<Q, Signed, 1>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 2: tile_kernel<Q, Signed, 2>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 3: tile_kernel<Q, Signed, 3>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    default: break;
+  }
+}
+
+constexpr size_t kStackTile = 48 * 1024;
+constexpr int kPrefetchTiles = 2;
+
+// Touches rows [r, r + 4) ahead of use, into L2: the hardware prefetcher loses
+// track of 4 interleaved rows, and one token's work per byte is too small to
+// hide DRAM latency without it.
+T256_INLINE void prefetch_rows(const WeightView& w, int64_t r, int64_t r1, size_t bytes) {
+  for (int64_t i = r; i < std::min(r + 4, r1); ++i)
+    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(w.row(i) + off), _MM_HINT_T1);
+}
+
+template <GgmlType W>
+T256 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0, int64_t r1) {
+  constexpr int bs = affine_block_size_v<W>;
+  constexpr size_t wgb = tile::weight_group_bytes(bs);
+  const int64_t G = affine_groups(W, w.n_in);
+  alignas(64) uint8_t stack_tile[kStackTile];
+  std::unique_ptr<Activations::Line[]> heap;
+  uint8_t* tile = stack_tile;
+  if (G * wgb > kStackTile) {
+    heap.reset(new Activations::Line[(G * wgb + 63) / 64]);
+    tile = heap[0].b;
+  }
+  const size_t rb = row_bytes(W, w.n_in);
+  for (int64_t rt = r0; rt < r1; rt += tile::kRows) {
+    prefetch_rows(w, rt + kPrefetchTiles * tile::kRows, r1, rb);
+    const int nr = static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt));
+    const uint8_t* rows[tile::kRows];
+    for (int r = 0; r < tile::kRows; ++r) rows[r] = w.row(std::min<int64_t>(rt + r, r1 - 1));
+    pack_tile<W>(rows, w.n_in, tile);
+    run_tokens<tile::quads(bs), W == GgmlType::Q8_0>(tile, G, a, y + rt, ldy, nr);
+  }
+}
+
+T256 void pack_tile_any(GgmlType t, const uint8_t* const rows[4], int64_t n_in, uint8_t* out) {
+  switch (t) {
+    case GgmlType::Q8_0: return pack_tile<GgmlType::Q8_0>(rows, n_in, out);
+    case GgmlType::Q4_0: return pack_tile<GgmlType::Q4_0>(rows, n_in, out);
+    case GgmlType::Q4_1: return pack_tile<GgmlType::Q4_1>(rows, n_in, out);
+    case GgmlType::Q5_0: return pack_tile<GgmlType::Q5_0>(rows, n_in, out);
+    case GgmlType::Q5_1: return pack_tile<GgmlType::Q5_1>(rows, n_in, out);
+    case GgmlType::Q4_K: return pack_tile<GgmlType::Q4_K>(rows, n_in, out);
+    case GgmlType::Q5_K: return pack_tile<GgmlType::Q5_K>(rows, n_in, out);
+    case GgmlType::Q6_K: return pack_tile<GgmlType::Q6_K>(rows, n_in, out);
+    default: return;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Activations (quantize_row_q8a's arithmetic, then the tile's group layout).
+
+struct Block32 {
+  __m128i q_lo, q_hi;
+  float d;
+  int s_lo, s_hi;
+};
+
+T256_INLINE float hmax(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+T256_INLINE int hsum_i32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+T256_INLINE Block32 quantize_block32(const float* x) {
+  __m256 v[4];
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 amax = _mm256_setzero_ps();
+  for (int k = 0; k < 4; ++k) {
+    v[k] = _mm256_loadu_ps(x + 8 * k);
+    amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
+  }
+  Block32 b;
+  b.d = hmax(amax) / 127;
+  const float id = b.d != 0.0f ? 1.0f / b.d : 0.0f;
+  const __m256 vid = _mm256_set1_ps(id);
+  __m256i q[4];
+  for (int k = 0; k < 4; ++k) q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], vid));
+  b.s_lo = hsum_i32(_mm256_add_epi32(q[0], q[1]));
+  b.s_hi = hsum_i32(_mm256_add_epi32(q[2], q[3]));
+  // packs interleave 128-bit lanes; the permute restores element order.
+  const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+  const __m256i bytes = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  b.q_lo = _mm256_castsi256_si128(bytes);
+  b.q_hi = _mm256_extracti128_si256(bytes, 1);
+  return b;
+}
+
+T256 void quantize_token(const float* x, int64_t n, int bs, uint8_t* out) {
+  const int64_t span = int64_t{kGroupBlocks} * bs;
+  const int64_t n_groups = (n + span - 1) / span;
+  const Block32 zero{_mm_setzero_si128(), _mm_setzero_si128(), 0.0f, 0, 0};
+  for (int64_t g = 0; g < n_groups; ++g) {
+    const int64_t start = g * span;
+    if (bs == kQK) {
+      Block32 b[4];
+      for (int k = 0; k < 4; ++k) b[k] = start + 32 * k < n ? quantize_block32(x + start + 32 * k) : zero;
+      const __m128i lo[4] = {b[0].q_lo, b[1].q_lo, b[2].q_lo, b[3].q_lo};
+      const __m128i hi[4] = {b[0].q_hi, b[1].q_hi, b[2].q_hi, b[3].q_hi};
+      transpose_store4(lo, out, 16);
+      transpose_store4(hi, out + 64, 16);
+      float* f = reinterpret_cast<float*>(out + 128);
+      for (int k = 0; k < 4; ++k) {
+        f[k] = b[k].d;
+        f[4 + k] = b[k].d * static_cast<float>(b[k].s_lo + b[k].s_hi);
+      }
+      out += tile::act_group_bytes(kQK);
+    } else {
+      const Block32 b0 = start < n ? quantize_block32(x + start) : zero;
+      const Block32 b1 = start + 32 < n ? quantize_block32(x + start + 32) : zero;
+      const __m128i sub[4] = {b0.q_lo, b0.q_hi, b1.q_lo, b1.q_hi};
+      transpose_store4(sub, out, 16);
+      float* f = reinterpret_cast<float*>(out + 64);
+      f[0] = f[1] = b0.d;
+      f[2] = f[3] = b1.d;
+      f[4] = b0.d * static_cast<float>(b0.s_lo);
+      f[5] = b0.d * static_cast<float>(b0.s_hi);
+      f[6] = b1.d * static_cast<float>(b1.s_lo);
+      f[7] = b1.d * static_cast<float>(b1.s_hi);
+      out += tile::act_group_bytes(16);
+    }
+  }
+}
+
+T256 void quantize_acts(const float* x, int64_t n_tokens, int64_t n_in, int64_t ldx, int bs, uint8_t* out,
+                        size_t token_bytes) {
+  for (int64_t t = 0; t < n_tokens; ++t) quantize_token(x + t * ldx, n_in, bs, out + t * token_bytes);
+}
+
+size_t act_token_bytes(int64_t n_in, int bs) {
+  const int64_t span = int64_t{kGroupBlocks} * bs;
+  return static_cast<size_t>((n_in + span - 1) / span) * tile::act_group_bytes(bs);
+}
+
+// ---------------------------------------------------------------------------
+// Float weights: 4 rows x up to 2 tokens of 8-lane FMAs (13 of 16 registers).
+
+enum class FloatKind { F32, F16, BF16 };
+
+template <FloatKind K>
+T256_INLINE __m256 load_w(const uint8_t* row, int64_t k) {
+  if constexpr (K == FloatKind::F32) {
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + k);
+  } else {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const uint16_t*>(row) + k));
+    if constexpr (K == FloatKind::F16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+}
+
+T256_INLINE float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+template <FloatKind K, int T>
+T256 void float_kernel(const uint8_t* const rows[4], int64_t n, const float* x, int64_t ldx, float* y, int64_t ldy,
+                       int nr) {
+  constexpr size_t esize = K == FloatKind::F32 ? 4 : 2;
+  __m256 acc[4][T];
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r)
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+  const int64_t n8 = n - n % 8;
+  for (int64_t k = 0; k < n8; k += 8) {
+    __m256 wv[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) wv[r] = load_w<K>(rows[r], k);
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      const __m256 xv = _mm256_loadu_ps(x + t * ldx + k);
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
+    }
+  }
+  if (n8 < n) {  // the last n % 8 elements, zero-padded copies
+    alignas(32) uint8_t wtail[4][32] = {};
+    alignas(32) float xtail[T][8] = {};
+    const int64_t rem = n - n8;
+    for (int r = 0; r < 4; ++r) std::memcpy(wtail[r], rows[r] + n8 * esize, rem * esize);
+    for (int t = 0; t < T; ++t) std::memcpy(xtail[t], x + t * ldx + n8, rem * sizeof(float));
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      const __m256 xv = _mm256_load_ps(xtail[t]);
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) acc[r][t] = _mm256_fmadd_ps(load_w<K>(wtail[r], 0), xv, acc[r][t]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t)
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r)
+      if (r < nr) y[t * ldy + r] = hsum(acc[r][t]);
+}
+
+template <FloatKind K>
+T256 void matmul_float(const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0, int64_t r1) {
+  const size_t rb = row_bytes(w.type, w.n_in);
+  for (int64_t rt = r0; rt < r1; rt += 4) {
+    if (a.n_tokens < 4) prefetch_rows(w, rt + kPrefetchTiles * 4, r1, rb);
+    const int nr = static_cast<int>(std::min<int64_t>(4, r1 - rt));
+    const uint8_t* rows[4];
+    for (int r = 0; r < 4; ++r) rows[r] = w.row(std::min<int64_t>(rt + r, r1 - 1));
+    int64_t t = 0;
+    for (; t + 2 <= a.n_tokens; t += 2)
+      float_kernel<K, 2>(rows, w.n_in, a.x + t * a.ldx, a.ldx, y + t * ldy + rt, ldy, nr);
+    if (t < a.n_tokens) float_kernel<K, 1>(rows, w.n_in, a.x + t * a.ldx, a.ldx, y + t * ldy + rt, ldy, nr);
+  }
+}
+
+}  // namespace
+
+PackTileFn avx2_pack_tile() { return pack_tile_any; }
+
+Kernels make_avx2_kernels() {
+  Kernels k;
+  k.isa = Isa::Avx2;
+  k.quantize_acts = quantize_acts;
+  k.act_token_bytes = act_token_bytes;
+  k.matmul_f32_f32 = matmul_float<FloatKind::F32>;
+  k.matmul_f16_f32 = matmul_float<FloatKind::F16>;
+  k.matmul_bf16_f32 = matmul_float<FloatKind::BF16>;
+  k.matmul_q8_0_q8a = matmul_q<GgmlType::Q8_0>;
+  k.matmul_q4_0_q8a = matmul_q<GgmlType::Q4_0>;
+  k.matmul_q4_1_q8a = matmul_q<GgmlType::Q4_1>;
+  k.matmul_q5_0_q8a = matmul_q<GgmlType::Q5_0>;
+  k.matmul_q5_1_q8a = matmul_q<GgmlType::Q5_1>;
+  k.matmul_q4_k_q8a = matmul_q<GgmlType::Q4_K>;
+  k.matmul_q5_k_q8a = matmul_q<GgmlType::Q5_K>;
+  k.matmul_q6_k_q8a = matmul_q<GgmlType::Q6_K>;
+  return k;
+}
+
+}  // namespace tandem
+
+#endif  // TANDEM_X86

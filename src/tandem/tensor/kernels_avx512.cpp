@@ -1,0 +1,799 @@
+// AVX-512 path (F/BW/VL + VNNI). Integer types: per 4 weight rows, decode every
+// group into the tile layout of tile.h (u8 codes, lane = (row, block)), then run
+// a microkernel over the tokens 8 at a time: per quad one vpdpbusd per token
+// advances 16 (row, block) dot products by 4 elements, so decoding is paid once
+// per weight and shared by all tokens. Float types: 4 rows x up to 4 tokens of
+// fp32 FMAs straight from the GGUF rows (f16/bf16 widened once per load).
+// Every function carries TANDEM_TARGET_AVX512, so the file is safe to link into
+// a binary that runs on AVX2-only CPUs (the table is only selected when the CPU
+// has these features).
+#include "tandem/tensor/kernels_impl.h"
+
+#if TANDEM_X86
+
+// GCC 12's intrinsics fill "undefined" vectors by self-initialization, which
+// -Wmaybe-uninitialized reports at every inlined use (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "tandem/tensor/affine.h"
+#include "tandem/tensor/quants.h"
+#include "tandem/tensor/tile.h"
+
+namespace tandem {
+namespace {
+
+#define T512 TANDEM_TARGET_AVX512
+#define T512_INLINE TANDEM_TARGET_AVX512 inline __attribute__((always_inline))
+
+constexpr int kMaxTokens = 8;  // tokens per microkernel call (int + float accumulators fit the registers)
+
+uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
+// Four 16-byte pieces into the four 128-bit lanes of one register.
+T512_INLINE __m512i load_4x128(const uint8_t* p0, const uint8_t* p1, const uint8_t* p2, const uint8_t* p3) {
+  __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p0)));
+  v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p1)), 1);
+  v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p2)), 2);
+  return _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p3)), 3);
+}
+
+// (block b, quad i) dwords -> (quad i, block b): 128-bit lane i becomes the 16
+// bytes the tile stores for quad i.
+T512_INLINE __m512i lanes_to_quads(__m512i v) {
+  return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), v);
+}
+
+// a[r] lane i = quad i's 16 bytes of row r -> out[i*64 + r*16]: a 4x4 transpose of 128-bit lanes.
+T512_INLINE void transpose_store(__m512i a0, __m512i a1, __m512i a2, __m512i a3, uint8_t* out) {
+  const __m512i t0 = _mm512_shuffle_i64x2(a0, a1, 0x44), t1 = _mm512_shuffle_i64x2(a0, a1, 0xEE);
+  const __m512i t2 = _mm512_shuffle_i64x2(a2, a3, 0x44), t3 = _mm512_shuffle_i64x2(a2, a3, 0xEE);
+  _mm512_store_si512(out + 0, _mm512_shuffle_i64x2(t0, t2, 0x88));
+  _mm512_store_si512(out + 64, _mm512_shuffle_i64x2(t0, t2, 0xDD));
+  _mm512_store_si512(out + 128, _mm512_shuffle_i64x2(t1, t3, 0x88));
+  _mm512_store_si512(out + 192, _mm512_shuffle_i64x2(t1, t3, 0xDD));
+}
+
+// ---------------------------------------------------------------------------
+// The 4 rows of a tile. Rows past the range's end repeat its last row (their
+// results are dropped).
+
+struct Rows {
+  const uint8_t* p[4];
+};
+
+T512_INLINE Rows tile_rows(const WeightView& w, int64_t rt, int64_t r1) {
+  Rows rs;
+  for (int r = 0; r < 4; ++r) rs.p[r] = w.row(std::min<int64_t>(rt + r, r1 - 1));
+  return rs;
+}
+
+// Lanes (r, b) <- value of row r: [v0 v0 v0 v0 v1 v1 ...].
+T512_INLINE __m512 per_row(__m128 v) {
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
+                               _mm512_castps128_ps512(v));
+}
+
+// The four rows' fp16 at byte offset `at`.
+T512_INLINE __m128 row_halves(const Rows& rs, size_t at) {
+  const __m128i h = _mm_setr_epi16(static_cast<short>(load_u16(rs.p[0] + at)), static_cast<short>(load_u16(rs.p[1] + at)),
+                                   static_cast<short>(load_u16(rs.p[2] + at)), static_cast<short>(load_u16(rs.p[3] + at)),
+                                   0, 0, 0, 0);
+  return _mm_cvtph_ps(h);
+}
+
+// ---------------------------------------------------------------------------
+// Codes<W>::run: group g of one row in "lane form": lo lane b = quads 0..3 of
+// block b (elements 0..15), hi lane b = quads 4..7 (16..31); Q6_K (blocks of
+// 16) fills lo only. Scales<W>::run: d and m (affine.h) of the 4 rows in lanes (r, b).
+
+template <GgmlType W>
+struct Codes;
+template <GgmlType W>
+struct Scales;
+
+// Codes of the 4 rows of a tile; types with per-tile work override run4.
+template <typename C>
+struct PerRow {
+  T512_INLINE static void run4(const Rows& rs, int64_t g, __m512i* lo, __m512i* hi) {
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) C::run(rs.p[r], g, lo[r], hi[r]);
+  }
+};
+
+// Legacy blocks (stride S): the 16-bit words at byte At of each of the group's
+// 4 blocks, for the 4 rows, in lanes (r, b). Each row's words come out of one
+// or two loads of its group by a word permute (no gathers: they are slow).
+template <int S, int At, int Words>
+T512_INLINE __m128i row_fields(const uint8_t* p) {
+  static_assert(At % 2 == 0 && S % 2 == 0);
+  constexpr int w0 = At / 2, w = S / 2;
+  constexpr int last = w0 + 3 * w + Words - 1;  // the last word needed
+  const __m512i idx = Words == 1 ? _mm512_setr_epi32(w0 | ((w0 + w) << 16), (w0 + 2 * w) | ((w0 + 3 * w) << 16), 0, 0,
+                                                     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+                                 : _mm512_setr_epi32(w0 | ((w0 + 1) << 16), (w0 + w) | ((w0 + w + 1) << 16),
+                                                     (w0 + 2 * w) | ((w0 + 2 * w + 1) << 16),
+                                                     (w0 + 3 * w) | ((w0 + 3 * w + 1) << 16), 0, 0, 0, 0, 0, 0, 0, 0,
+                                                     0, 0, 0, 0);
+  const __m512i z0 = _mm512_loadu_si512(p);
+  if constexpr (last < 32) {
+    return _mm512_castsi512_si128(_mm512_permutexvar_epi16(idx, z0));
+  } else {  // words 32..last from a masked load: never past the group's end
+    const __m512i z1 = _mm512_maskz_loadu_epi16(static_cast<__mmask32>((1ull << (last - 31)) - 1), p + 64);
+    return _mm512_castsi512_si128(_mm512_permutex2var_epi16(z0, idx, z1));
+  }
+}
+
+// 16-bit fields (scales) of the 4 rows' group blocks, lanes (r, b).
+template <int S, int At>
+T512_INLINE __m256i group_words(const Rows& rs, int64_t g) {
+  __m128i h[4];
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r) h[r] = row_fields<S, At, 1>(rs.p[r] + g * 4 * S);
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi64(h[0], h[1])),
+                                 _mm_unpacklo_epi64(h[2], h[3]), 1);
+}
+
+// 32-bit fields (Q5 high bits) of the 4 rows' group blocks, lanes (r, b).
+template <int S, int At>
+T512_INLINE __m512i group_dwords(const Rows& rs, int64_t g) {
+  __m512i v = _mm512_castsi128_si512(row_fields<S, At, 2>(rs.p[0] + g * 4 * S));
+  v = _mm512_inserti32x4(v, row_fields<S, At, 2>(rs.p[1] + g * 4 * S), 1);
+  v = _mm512_inserti32x4(v, row_fields<S, At, 2>(rs.p[2] + g * 4 * S), 2);
+  return _mm512_inserti32x4(v, row_fields<S, At, 2>(rs.p[3] + g * 4 * S), 3);
+}
+
+template <int S, int At>
+T512_INLINE __m512 group_halves(const Rows& rs, int64_t g) {
+  return _mm512_cvtph_ps(group_words<S, At>(rs, g));
+}
+
+template <>
+struct Codes<GgmlType::Q8_0> : PerRow<Codes<GgmlType::Q8_0>> {
+  T512_INLINE static void run(const uint8_t* row, int64_t g, __m512i& lo, __m512i& hi) {
+    constexpr int S = sizeof(BlockQ8_0);
+    const uint8_t* p = row + g * 4 * S;
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));  // code + 128: unsigned for vpdpbusd
+    lo = _mm512_xor_si512(load_4x128(p + 2, p + S + 2, p + 2 * S + 2, p + 3 * S + 2), flip);
+    hi = _mm512_xor_si512(load_4x128(p + 18, p + S + 18, p + 2 * S + 18, p + 3 * S + 18), flip);
+  }
+};
+template <>
+struct Scales<GgmlType::Q8_0> {
+  T512_INLINE static void run(const Rows& rs, int64_t g, __m512& d, __m512& m) {
+    d = group_halves<sizeof(BlockQ8_0), 0>(rs, g);
+    m = _mm512_mul_ps(d, _mm512_set1_ps(-128.0f));
+  }
+};
+
+// 16 bytes of nibbles per block at offset QS.
+template <int S, int QS>
+T512_INLINE void legacy_nibbles(const uint8_t* p, __m512i& lo, __m512i& hi) {
+  const __m512i v = load_4x128(p + QS, p + S + QS, p + 2 * S + QS, p + 3 * S + QS);
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  lo = _mm512_and_si512(v, m4);
+  hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+}
+
+// Adds the fifth bits of 4 rows (qh, a u32 at offset QH of each block: bit j
+// for element j) as 16: the 16 words in lanes (r, b); per row, each block's word
+// goes to its 128-bit lane, byte j takes the qh byte holding bit j, and a
+// per-byte bit test makes the mask.
+template <int S, int QH>
+T512_INLINE void legacy_fifth_bits(const Rows& rs, int64_t g, __m512i* lo, __m512i* hi) {
+  const __m512i qh = group_dwords<S, QH>(rs, g);
+  const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  const __m512i pick_lo = _mm512_set4_epi32(0x01010101, 0x01010101, 0, 0);  // bytes 0..7 <- byte 0, 8..15 <- 1
+  const __m512i pick_hi = _mm512_set4_epi32(0x03030303, 0x03030303, 0x02020202, 0x02020202);
+  const __m512i bit = _mm512_set1_epi64(static_cast<long long>(0x8040201008040201ull));
+  const __m512i sixteen = _mm512_set1_epi8(16);
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r) {
+    const __m512i v = _mm512_permutexvar_epi32(_mm512_add_epi32(spread, _mm512_set1_epi32(4 * r)), qh);
+    lo[r] = _mm512_mask_add_epi8(lo[r], _mm512_test_epi8_mask(_mm512_shuffle_epi8(v, pick_lo), bit), lo[r], sixteen);
+    hi[r] = _mm512_mask_add_epi8(hi[r], _mm512_test_epi8_mask(_mm512_shuffle_epi8(v, pick_hi), bit), hi[r], sixteen);
+  }
+}
+
+template <>
+struct Codes<GgmlType::Q4_0> : PerRow<Codes<GgmlType::Q4_0>> {
+  T512_INLINE static void run(const uint8_t* row, int64_t g, __m512i& lo, __m512i& hi) {
+    legacy_nibbles<sizeof(BlockQ4_0), 2>(row + g * 4 * sizeof(BlockQ4_0), lo, hi);
+  }
+};
+template <>
+struct Scales<GgmlType::Q4_0> {
+  T512_INLINE static void run(const Rows& rs, int64_t g, __m512& d, __m512& m) {
+    d = group_halves<sizeof(BlockQ4_0), 0>(rs, g);
+    m = _mm512_mul_ps(d, _mm512_set1_ps(-8.0f));
+  }
+};
+
+template <>
+struct Codes<GgmlType::Q4_1> : PerRow<Codes<GgmlType::Q4_1>> {
+  T512_INLINE static void run(const uint8_t* row, int64_t g, __m512i& lo, __m512i& hi) {
+    legacy_nibbles<sizeof(BlockQ4_1), 4>(row + g * 4 * sizeof(BlockQ4_1), lo, hi);
+  }
+};
+template <>
+struct Scales<GgmlType::Q4_1> {
+  T512_INLINE static void run(const Rows& rs, int64_t g, __m512& d, __m512& m) {
+    d = group_halves<sizeof(BlockQ4_1), 0>(rs, g);
+    m = group_halves<sizeof(BlockQ4_1), 2>(rs, g);
+  }
+};
+
+template <>
+struct Codes<GgmlType::Q5_0> {
+  T512_INLINE static void run4(const Rows& rs, int64_t g, __m512i* lo, __m512i* hi) {
+    constexpr int S = sizeof(BlockQ5_0);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) legacy_nibbles<S, 6>(rs.p[r] + g * 4 * S, lo[r], hi[r]);
+    legacy_fifth_bits<S, 2>(rs, g, lo, hi);
+  }
+};
+template <>
+struct Scales<GgmlType::Q5_0> {
+  T512_INLINE static void run(const Rows& rs, int64_t g, __m512& d, __m512& m) {
+    d = group_halves<sizeof(BlockQ5_0), 0>(rs, g);
+    m = _mm512_mul_ps(d, _mm512_set1_ps(-16.0f));
+  }
+};
+
+template <>
+struct Codes<GgmlType::Q5_1> {
+  T512_INLINE static void run4(const Rows& rs, int64_t g, __m512i* lo, __m512i* hi) {
+    constexpr int S = sizeof(BlockQ5_1);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) legacy_nibbles<S, 8>(rs.p[r] + g * 4 * S, lo[r], hi[r]);
+    legacy_fifth_bits<S, 4>(rs, g, lo, hi);
+  }
+};
+template <>
+struct Scales<GgmlType::Q5_1> {
+  T512_INLINE static void run(const Rows& rs, int64_t g, __m512& d, __m512& m) {
+    d = group_halves<sizeof(BlockQ5_1), 0>(rs, g);
+    m = group_halves<sizeof(BlockQ5_1), 2>(rs, g);
+  }
+};
+
+// Q4_K / Q5_K: a group is half a super-block (sub-blocks 4h..4h+3). Its 64 qs
+// bytes hold sub-blocks (s0, s1) in bytes 0..31 (low, high nibble) and (s2, s3)
+// in bytes 32..63; two qword permutes put each sub-block's halves in place.
+template <bool Five>
+T512_INLINE void k_quant_codes(const uint8_t* row, int64_t g, __m512i& lo, __m512i& hi) {
+  constexpr size_t S = Five ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+  const uint8_t* p = row + (g / 2) * S;
+  const int half = static_cast<int>(g % 2);
+  const __m512i v = _mm512_loadu_si512(p + (Five ? 48 : 16) + 64 * half);
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  const __m512i ln = _mm512_and_si512(v, m4);                         // s0 a | s0 b | s2 a | s2 b
+  const __m512i hn = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);  // s1 a | s1 b | s3 a | s3 b
+  lo = _mm512_permutex2var_epi64(ln, _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hn);
+  hi = _mm512_permutex2var_epi64(ln, _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15), hn);
+  if constexpr (Five) {
+    // Bit j of qh[l] is the fifth bit of element l of sub-block j.
+    const uint8_t* qh = p + 16;
+    const __m512i qlo = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qh)));
+    const __m512i qhi = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qh + 16)));
+    const __m512i bit = _mm512_setr_epi32(0x01010101, 0x01010101, 0x01010101, 0x01010101, 0x02020202, 0x02020202,
+                                          0x02020202, 0x02020202, 0x04040404, 0x04040404, 0x04040404, 0x04040404,
+                                          0x08080808, 0x08080808, 0x08080808, 0x08080808);
+    const __m512i sel = half ? _mm512_slli_epi32(bit, 4) : bit;
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qlo, sel), lo, sixteen);
+    hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(qhi, sel), hi, sixteen);
+  }
+}
+
+// The group's 6-bit scales and mins (k_scale_min) for the 4 rows at once: the
+// first 16 bytes of each row's super-block (d, dmin, scales[12]) transposed to
+// dwords [d|dmin], A = scales[0..3], B = [4..7], C = [8..11] across rows; for
+// sub-blocks 4..7 the top two bits of A / B bytes come down as bits 4-5.
+template <size_t S>
+T512_INLINE void k_quant_scales(const Rows& rs, int64_t g, __m512& d, __m512& m) {
+  const int half = static_cast<int>(g % 2);
+  const size_t base = static_cast<size_t>(g / 2) * S;
+  __m128i x[4];
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r) x[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rs.p[r] + base));
+  const __m128i t0 = _mm_unpacklo_epi32(x[0], x[1]), t1 = _mm_unpacklo_epi32(x[2], x[3]);
+  const __m128i t2 = _mm_unpackhi_epi32(x[0], x[1]), t3 = _mm_unpackhi_epi32(x[2], x[3]);
+  const __m128i dd = _mm_unpacklo_epi64(t0, t1), va = _mm_unpackhi_epi64(t0, t1);
+  const __m128i vb = _mm_unpacklo_epi64(t2, t3), vc = _mm_unpackhi_epi64(t2, t3);
+  const __m128i m6 = _mm_set1_epi32(0x3F3F3F3F), m4 = _mm_set1_epi32(0x0F0F0F0F), top = _mm_set1_epi32(0x30303030);
+  __m128i sc, mn;
+  if (half == 0) {
+    sc = _mm_and_si128(va, m6);
+    mn = _mm_and_si128(vb, m6);
+  } else {
+    sc = _mm_or_si128(_mm_and_si128(vc, m4), _mm_and_si128(_mm_srli_epi32(va, 2), top));
+    mn = _mm_or_si128(_mm_and_si128(_mm_srli_epi32(vc, 4), m4), _mm_and_si128(_mm_srli_epi32(vb, 2), top));
+  }
+  const __m512 f = _mm512_castps256_ps512(_mm256_cvtph_ps(dd));  // d0 dmin0 d1 dmin1 ...
+  const __m512 drow = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2, 4, 4, 4, 4, 6, 6, 6, 6), f);
+  const __m512 mrow = _mm512_permutexvar_ps(_mm512_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3, 5, 5, 5, 5, 7, 7, 7, 7), f);
+  d = _mm512_mul_ps(drow, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(sc)));
+  // -(dmin * mn), as the scalar decoder rounds it
+  m = _mm512_xor_ps(_mm512_mul_ps(mrow, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(mn))), _mm512_set1_ps(-0.0f));
+}
+
+template <>
+struct Codes<GgmlType::Q4_K> : PerRow<Codes<GgmlType::Q4_K>> {
+  T512_INLINE static void run(const uint8_t* row, int64_t g, __m512i& lo, __m512i& hi) {
+    k_quant_codes<false>(row, g, lo, hi);
+  }
+};
+template <>
+struct Scales<GgmlType::Q4_K> {
+  T512_INLINE static void run(const Rows& rs, int64_t g, __m512& d, __m512& m) {
+    k_quant_scales<sizeof(BlockQ4_K)>(rs, g, d, m);
+  }
+};
+template <>
+struct Codes<GgmlType::Q5_K> : PerRow<Codes<GgmlType::Q5_K>> {
+  T512_INLINE static void run(const uint8_t* row, int64_t g, __m512i& lo, __m512i& hi) {
+    k_quant_codes<true>(row, g, lo, hi);
+  }
+};
+template <>
+struct Scales<GgmlType::Q5_K> {
+  T512_INLINE static void run(const Rows& rs, int64_t g, __m512& d, __m512& m) {
+    k_quant_scales<sizeof(BlockQ5_K)>(rs, g, d, m);
+  }
+};
+
+// Q6_K: a group is a quarter super-block (64 elements, sub-blocks of 16): half
+// h = c/2 of the block, low (c even) or high nibbles of ql[64h .. 64h+63], two
+// bits of qh[32h + l] at shift 4*(c odd) (elements < 32) or that + 2.
+template <>
+struct Codes<GgmlType::Q6_K> : PerRow<Codes<GgmlType::Q6_K>> {
+  T512_INLINE static void run(const uint8_t* row, int64_t g, __m512i& lo, __m512i& /*hi*/) {
+    const uint8_t* p = row + (g / 4) * sizeof(BlockQ6_K);
+    const int c = static_cast<int>(g % 4), h = c / 2, upper = c % 2;
+    const __m512i l = _mm512_loadu_si512(p + 64 * h);
+    const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * h)));
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i nib = upper ? _mm512_and_si512(_mm512_srli_epi16(l, 4), m4) : _mm512_and_si512(l, m4);
+    const short s0 = static_cast<short>(4 * upper), s1 = static_cast<short>(4 * upper + 2);
+    const __m512i shifts = _mm512_inserti64x4(_mm512_set1_epi16(s0), _mm256_set1_epi16(s1), 1);
+    const __m512i two = _mm512_and_si512(_mm512_srlv_epi16(qh, shifts), _mm512_set1_epi8(3));
+    lo = _mm512_or_si512(nib, _mm512_slli_epi16(two, 4));
+  }
+};
+template <>
+struct Scales<GgmlType::Q6_K> {
+  // The group's 4 int8 scales are dword c of each row's scales[16]: a 4x4
+  // dword transpose of the rows' scales gives all four groups' scale vectors.
+  T512_INLINE static void run(const Rows& rs, int64_t g, __m512& d, __m512& m) {
+    const size_t base = static_cast<size_t>(g / 4) * sizeof(BlockQ6_K);
+    const int c = static_cast<int>(g % 4);
+    __m128i x[4];
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r) x[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rs.p[r] + base + 192));
+    const __m128i t0 = _mm_unpacklo_epi32(x[0], x[1]), t1 = _mm_unpacklo_epi32(x[2], x[3]);
+    const __m128i t2 = _mm_unpackhi_epi32(x[0], x[1]), t3 = _mm_unpackhi_epi32(x[2], x[3]);
+    const __m128i sc = c == 0   ? _mm_unpacklo_epi64(t0, t1)
+                       : c == 1 ? _mm_unpackhi_epi64(t0, t1)
+                       : c == 2 ? _mm_unpacklo_epi64(t2, t3)
+                                : _mm_unpackhi_epi64(t2, t3);
+    d = _mm512_mul_ps(per_row(row_halves(rs, base + 208)), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(sc)));
+    m = _mm512_mul_ps(d, _mm512_set1_ps(-32.0f));
+  }
+};
+
+// Decodes group g of 4 rows into one tile group (tile.h layout).
+template <GgmlType W>
+T512_INLINE void unpack_group(const Rows& rs, int64_t g, uint8_t* out) {
+  constexpr int Q = tile::quads(affine_block_size_v<W>);
+  __m512i lo[4], hi[4];
+  Codes<W>::run4(rs, g, lo, hi);
+  transpose_store(lanes_to_quads(lo[0]), lanes_to_quads(lo[1]), lanes_to_quads(lo[2]), lanes_to_quads(lo[3]), out);
+  if constexpr (Q == 8)
+    transpose_store(lanes_to_quads(hi[0]), lanes_to_quads(hi[1]), lanes_to_quads(hi[2]), lanes_to_quads(hi[3]),
+                    out + 256);
+  __m512 d, m;
+  Scales<W>::run(rs, g, d, m);
+  _mm512_store_ps(reinterpret_cast<float*>(out + Q * 64), d);
+  _mm512_store_ps(reinterpret_cast<float*>(out + Q * 64 + 64), m);
+}
+
+// ---------------------------------------------------------------------------
+// Microkernels. Per group and token: integer sums I in lanes (r, b), then
+//   acc = fma(float(I) * d, da, acc);  acc = fma(m, dS, acc)
+// and at the end ((b0 + b1) + (b2 + b3)) per row. The tile kernel (many tokens)
+// and the fused one-token kernel run exactly these float operations.
+
+T512_INLINE __m512 group_epilogue(__m512 acc, __m512i isum, __m512 dw, __m512 mw, const uint8_t* ag_scales) {
+  const float* af = reinterpret_cast<const float*>(ag_scales);
+  const __m512 da = _mm512_broadcast_f32x4(_mm_loadu_ps(af));
+  const __m512 ds = _mm512_broadcast_f32x4(_mm_loadu_ps(af + 4));
+  acc = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(isum), dw), da, acc);
+  return _mm512_fmadd_ps(mw, ds, acc);
+}
+
+T512_INLINE void store_rows(__m512 v, float* y, int nr) {
+  v = _mm512_add_ps(v, _mm512_permute_ps(v, 0xB1));  // b0+b1, b2+b3
+  v = _mm512_add_ps(v, _mm512_permute_ps(v, 0x4E));  // (b0+b1)+(b2+b3)
+  const __m512i pick = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  _mm_mask_storeu_ps(y, static_cast<__mmask8>((1u << nr) - 1), _mm512_castps512_ps128(_mm512_permutexvar_ps(pick, v)));
+}
+
+template <int Q, int T>
+T512_INLINE void tile_group(__m512* accf, const uint8_t* wg, const uint8_t* ag, size_t astride) {
+  __m512i acci[T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) acci[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+  for (int i = 0; i < Q; ++i) {
+    const __m512i w = _mm512_load_si512(wg + i * 64);
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ag + t * astride + i * 16));
+      acci[t] = _mm512_dpbusd_epi32(acci[t], w, _mm512_broadcast_i32x4(a));
+    }
+  }
+  const __m512 dw = _mm512_load_ps(reinterpret_cast<const float*>(wg + Q * 64));
+  const __m512 mw = _mm512_load_ps(reinterpret_cast<const float*>(wg + Q * 64 + 64));
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) accf[t] = group_epilogue(accf[t], acci[t], dw, mw, ag + t * astride + Q * 16);
+}
+
+// One tile (4 rows, G groups) against T tokens.
+template <int Q, int T>
+T512 void tile_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t astride, float* y, int64_t ldy,
+                      int nr) {
+  constexpr size_t wgb = tile::weight_group_bytes(4 * Q), agb = tile::act_group_bytes(4 * Q);
+  __m512 accf[T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) accf[t] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < G; ++g) tile_group<Q, T>(accf, wt + g * wgb, act + g * agb, astride);
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) store_rows(accf[t], y + t * ldy, nr);
+}
+
+template <int Q>
+T512 void run_tokens(const uint8_t* wt, int64_t G, const Activations& a, float* y, int64_t ldy, int nr) {
+  int64_t t = 0;
+  for (; t + kMaxTokens <= a.n_tokens; t += kMaxTokens)
+    tile_kernel<Q, kMaxTokens>(wt, G, a.token(t), a.token_bytes, y + t * ldy, ldy, nr);
+  const uint8_t* at = a.token(t);
+  float* yt = y + t * ldy;
+  switch (a.n_tokens - t) {
+    case 1: tile_kernel<Q, 1>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 2: tile_kernel<Q, 2>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 3: tile_kernel<Q, 3>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 4: tile_kernel<Q, 4>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 5: tile_kernel<Q, 5>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 6: tile_kernel<Q, 6>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 7: tile_kernel<Q, 7>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    default: break;
+  }
+}
+
+// The zero-padded last group of a legacy-type row whose length is not a
+// multiple of 128, decoded by the scalar decoder into tile layout.
+template <GgmlType W>
+T512_INLINE void pack_partial_group(const Rows& rs, int64_t n_in, int64_t g, uint8_t* out) {
+  AffineGroup grp[tile::kRows];
+  const AffineGroup* gp[tile::kRows];
+  for (int r = 0; r < tile::kRows; ++r) {
+    decode_affine_group(W, rs.p[r], n_in, g, false, grp[r]);
+    gp[r] = &grp[r];
+  }
+  tile::pack_weight_group(gp, affine_block_size_v<W>, out);
+}
+
+// All groups of 4 rows into tile.h layout.
+template <GgmlType W>
+T512 void pack_tile(const Rows& rs, int64_t n_in, uint8_t* tile) {
+  constexpr int bs = affine_block_size_v<W>;
+  constexpr size_t wgb = tile::weight_group_bytes(bs);
+  const int64_t G = affine_groups(W, n_in);
+  const int64_t g_full = n_in / (int64_t{kGroupBlocks} * bs);
+  for (int64_t g = 0; g < g_full; ++g) unpack_group<W>(rs, g, tile + g * wgb);
+  if (g_full < G) pack_partial_group<W>(rs, n_in, g_full, tile + g_full * wgb);
+}
+
+// Sums each row's 4 quads per block: s[r] lane (b, i) -> lanes (r, b).
+T512_INLINE __m512i sum_quads(const __m512i* s) {
+  const __m512i t01 = _mm512_add_epi32(_mm512_unpacklo_epi32(s[0], s[1]), _mm512_unpackhi_epi32(s[0], s[1]));
+  const __m512i t23 = _mm512_add_epi32(_mm512_unpacklo_epi32(s[2], s[3]), _mm512_unpackhi_epi32(s[2], s[3]));
+  const __m512i u = _mm512_add_epi32(_mm512_unpacklo_epi64(t01, t23), _mm512_unpackhi_epi64(t01, t23));  // (b, r)
+  return lanes_to_quads(u);  // the same 4x4 transpose: (b, r) -> (r, b)
+}
+
+// One token, fused: decode each group in registers and dot it at once (no tile
+// round trip), with the tile kernel's float operations, so results are equal.
+template <GgmlType W>
+T512 void gen_tile(const Rows& rs, int64_t n_in, const uint8_t* act, float* y, int nr) {
+  constexpr int bs = affine_block_size_v<W>;
+  constexpr int Q = tile::quads(bs);
+  constexpr size_t agb = tile::act_group_bytes(bs);
+  const int64_t G = affine_groups(W, n_in);
+  const int64_t g_full = n_in / (int64_t{kGroupBlocks} * bs);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t g = 0; g < g_full; ++g) {
+    const uint8_t* ag = act + g * agb;
+    __m512i lo[4], hi[4], s[4];
+    Codes<W>::run4(rs, g, lo, hi);
+    // Activations back from (quad, block) to lane form (block, quad).
+    const __m512i a_lo = lanes_to_quads(_mm512_loadu_si512(ag));
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) s[r] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[r], a_lo);
+    if constexpr (Q == 8) {
+      const __m512i a_hi = lanes_to_quads(_mm512_loadu_si512(ag + 64));
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) s[r] = _mm512_dpbusd_epi32(s[r], hi[r], a_hi);
+    }
+    __m512 d, m;
+    Scales<W>::run(rs, g, d, m);
+    acc = group_epilogue(acc, sum_quads(s), d, m, ag + Q * 16);
+  }
+  if (g_full < G) {
+    alignas(64) uint8_t wg[tile::weight_group_bytes(bs)];
+    pack_partial_group<W>(rs, n_in, g_full, wg);
+    tile_group<Q, 1>(&acc, wg, act + g_full * agb, 0);
+  }
+  store_rows(acc, y, nr);
+}
+
+// Touches the bytes of rows [r, r + 4) so the next tiles stream in while this
+// one computes (the hardware prefetcher loses track of 4 interleaved rows).
+T512_INLINE void prefetch_rows(const WeightView& w, int64_t r, int64_t r1, size_t bytes) {
+  for (int64_t i = r; i < std::min(r + 4, r1); ++i)
+    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(w.row(i) + off), _MM_HINT_T1);
+}
+
+// Scratch for one tile: on the stack up to kStackTile bytes, else on the heap.
+constexpr size_t kStackTile = 48 * 1024;
+constexpr int kPrefetchTiles = 2;
+
+template <GgmlType W>
+T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0, int64_t r1) {
+  constexpr int bs = affine_block_size_v<W>;
+  constexpr int Q = tile::quads(bs);
+  constexpr size_t wgb = tile::weight_group_bytes(bs);
+  const size_t rb = row_bytes(W, w.n_in);
+  if (a.n_tokens == 1) {
+    for (int64_t rt = r0; rt < r1; rt += tile::kRows) {
+      prefetch_rows(w, rt + kPrefetchTiles * tile::kRows, r1, rb);
+      const Rows rs = tile_rows(w, rt, r1);
+      gen_tile<W>(rs, w.n_in, a.token(0), y + rt, static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt)));
+    }
+    return;
+  }
+  const int64_t G = affine_groups(W, w.n_in);
+  alignas(64) uint8_t stack_tile[kStackTile];
+  std::unique_ptr<Activations::Line[]> heap;
+  uint8_t* tile = stack_tile;
+  if (G * wgb > kStackTile) {
+    heap.reset(new Activations::Line[(G * wgb + 63) / 64]);
+    tile = heap[0].b;
+  }
+  for (int64_t rt = r0; rt < r1; rt += tile::kRows) {
+    prefetch_rows(w, rt + tile::kRows, r1, rb);
+    pack_tile<W>(tile_rows(w, rt, r1), w.n_in, tile);
+    run_tokens<Q>(tile, G, a, y + rt, ldy, static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt)));
+  }
+}
+
+template <GgmlType W>
+T512 void pack_tile_rows(const uint8_t* const rows[4], int64_t n_in, uint8_t* out) {
+  Rows rs;
+  for (int r = 0; r < 4; ++r) rs.p[r] = rows[r];
+  pack_tile<W>(rs, n_in, out);
+}
+
+T512 void pack_tile_any(GgmlType t, const uint8_t* const rows[4], int64_t n_in, uint8_t* out) {
+  switch (t) {
+    case GgmlType::Q8_0: return pack_tile_rows<GgmlType::Q8_0>(rows, n_in, out);
+    case GgmlType::Q4_0: return pack_tile_rows<GgmlType::Q4_0>(rows, n_in, out);
+    case GgmlType::Q4_1: return pack_tile_rows<GgmlType::Q4_1>(rows, n_in, out);
+    case GgmlType::Q5_0: return pack_tile_rows<GgmlType::Q5_0>(rows, n_in, out);
+    case GgmlType::Q5_1: return pack_tile_rows<GgmlType::Q5_1>(rows, n_in, out);
+    case GgmlType::Q4_K: return pack_tile_rows<GgmlType::Q4_K>(rows, n_in, out);
+    case GgmlType::Q5_K: return pack_tile_rows<GgmlType::Q5_K>(rows, n_in, out);
+    case GgmlType::Q6_K: return pack_tile_rows<GgmlType::Q6_K>(rows, n_in, out);
+    default: return;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Activations: quantize_row_q8a's arithmetic (amax / 127, 1 / d, x * id rounded
+// to nearest even by cvtps2dq) written straight into the tile's group layout.
+
+struct Block32 {
+  __m128i q_lo, q_hi;  // elements 0..15, 16..31 as int8
+  float d;
+  int s_lo, s_hi;
+};
+
+T512_INLINE Block32 quantize_block32(const float* x) {
+  const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+  const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+  Block32 b;
+  b.d = amax / 127;
+  const float id = b.d != 0.0f ? 1.0f / b.d : 0.0f;
+  const __m512 vid = _mm512_set1_ps(id);
+  const __m512i i0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid));
+  const __m512i i1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));
+  b.s_lo = _mm512_reduce_add_epi32(i0);
+  b.s_hi = _mm512_reduce_add_epi32(i1);
+  b.q_lo = _mm512_cvtepi32_epi8(i0);
+  b.q_hi = _mm512_cvtepi32_epi8(i1);
+  return b;
+}
+
+T512_INLINE __m512i join_4x128(__m128i a, __m128i b, __m128i c, __m128i d) {
+  __m512i v = _mm512_castsi128_si512(a);
+  v = _mm512_inserti32x4(v, b, 1);
+  v = _mm512_inserti32x4(v, c, 2);
+  return _mm512_inserti32x4(v, d, 3);
+}
+
+T512 void quantize_token(const float* x, int64_t n, int bs, uint8_t* out) {
+  const int64_t span = int64_t{kGroupBlocks} * bs;
+  const int64_t n_groups = (n + span - 1) / span;
+  const Block32 zero{_mm_setzero_si128(), _mm_setzero_si128(), 0.0f, 0, 0};
+  for (int64_t g = 0; g < n_groups; ++g) {
+    const int64_t start = g * span;
+    if (bs == kQK) {
+      Block32 b[4];
+      for (int k = 0; k < 4; ++k) b[k] = start + 32 * k < n ? quantize_block32(x + start + 32 * k) : zero;
+      _mm512_storeu_si512(out, lanes_to_quads(join_4x128(b[0].q_lo, b[1].q_lo, b[2].q_lo, b[3].q_lo)));
+      _mm512_storeu_si512(out + 64, lanes_to_quads(join_4x128(b[0].q_hi, b[1].q_hi, b[2].q_hi, b[3].q_hi)));
+      float* f = reinterpret_cast<float*>(out + 128);
+      for (int k = 0; k < 4; ++k) {
+        f[k] = b[k].d;
+        f[4 + k] = b[k].d * static_cast<float>(b[k].s_lo + b[k].s_hi);
+      }
+      out += tile::act_group_bytes(kQK);
+    } else {  // bs 16: two blocks of 32 make the group's four sub-blocks
+      const Block32 b0 = start < n ? quantize_block32(x + start) : zero;
+      const Block32 b1 = start + 32 < n ? quantize_block32(x + start + 32) : zero;
+      _mm512_storeu_si512(out, lanes_to_quads(join_4x128(b0.q_lo, b0.q_hi, b1.q_lo, b1.q_hi)));
+      float* f = reinterpret_cast<float*>(out + 64);
+      f[0] = f[1] = b0.d;
+      f[2] = f[3] = b1.d;
+      f[4] = b0.d * static_cast<float>(b0.s_lo);
+      f[5] = b0.d * static_cast<float>(b0.s_hi);
+      f[6] = b1.d * static_cast<float>(b1.s_lo);
+      f[7] = b1.d * static_cast<float>(b1.s_hi);
+      out += tile::act_group_bytes(16);
+    }
+  }
+}
+
+T512 void quantize_acts(const float* x, int64_t n_tokens, int64_t n_in, int64_t ldx, int bs, uint8_t* out,
+                        size_t token_bytes) {
+  for (int64_t t = 0; t < n_tokens; ++t) quantize_token(x + t * ldx, n_in, bs, out + t * token_bytes);
+}
+
+size_t act_token_bytes(int64_t n_in, int bs) {
+  const int64_t span = int64_t{kGroupBlocks} * bs;
+  return static_cast<size_t>((n_in + span - 1) / span) * tile::act_group_bytes(bs);
+}
+
+// ---------------------------------------------------------------------------
+// Float weights: 4 rows x T tokens of 16-lane FMAs; lanes hold k mod 16 and are
+// summed by the same reduction for every T.
+
+enum class FloatKind { F32, F16, BF16 };
+
+template <FloatKind K>
+T512_INLINE __m512 load_w(const uint8_t* row, int64_t k) {
+  if constexpr (K == FloatKind::F32) {
+    return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + k);
+  } else {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(reinterpret_cast<const uint16_t*>(row) + k));
+    if constexpr (K == FloatKind::F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+}
+
+template <FloatKind K>
+T512_INLINE __m512 load_w_masked(const uint8_t* row, int64_t k, __mmask16 mask) {
+  if constexpr (K == FloatKind::F32) {
+    return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(row) + k);
+  } else {
+    const __m256i h = _mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(row) + k);
+    if constexpr (K == FloatKind::F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+}
+
+template <FloatKind K, int T>
+T512 void float_kernel(const uint8_t* const rows[4], int64_t n, const float* x, int64_t ldx, float* y, int64_t ldy,
+                       int nr) {
+  __m512 acc[4][T];
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r)
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    __m512 wv[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) wv[r] = load_w<K>(rows[r], k);
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      const __m512 xv = _mm512_loadu_ps(x + t * ldx + k);
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+    }
+  }
+  if (k < n) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (n - k)) - 1);
+    __m512 wv[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) wv[r] = load_w_masked<K>(rows[r], k, mask);
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      const __m512 xv = _mm512_maskz_loadu_ps(mask, x + t * ldx + k);
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t)
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r)
+      if (r < nr) y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+template <FloatKind K>
+T512 void matmul_float(const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0, int64_t r1) {
+  const size_t rb = row_bytes(w.type, w.n_in);
+  for (int64_t rt = r0; rt < r1; rt += 4) {
+    if (a.n_tokens < 4) prefetch_rows(w, rt + kPrefetchTiles * 4, r1, rb);
+    const int nr = static_cast<int>(std::min<int64_t>(4, r1 - rt));
+    const uint8_t* rows[4];
+    for (int r = 0; r < 4; ++r) rows[r] = w.row(std::min<int64_t>(rt + r, r1 - 1));
+    int64_t t = 0;
+    for (; t + 4 <= a.n_tokens; t += 4) float_kernel<K, 4>(rows, w.n_in, a.x + t * a.ldx, a.ldx, y + t * ldy + rt, ldy, nr);
+    switch (a.n_tokens - t) {
+      case 1: float_kernel<K, 1>(rows, w.n_in, a.x + t * a.ldx, a.ldx, y + t * ldy + rt, ldy, nr); break;
+      case 2: float_kernel<K, 2>(rows, w.n_in, a.x + t * a.ldx, a.ldx, y + t * ldy + rt, ldy, nr); break;
+      case 3: float_kernel<K, 3>(rows, w.n_in, a.x + t * a.ldx, a.ldx, y + t * ldy + rt, ldy, nr); break;
+      default: break;
+    }
+  }
+}
+
+}  // namespace
+
+PackTileFn avx512_pack_tile() { return pack_tile_any; }
+
+Kernels make_avx512_kernels() {
+  Kernels k;
+  k.isa = Isa::Avx512;
+  k.quantize_acts = quantize_acts;
+  k.act_token_bytes = act_token_bytes;
+  k.matmul_f32_f32 = matmul_float<FloatKind::F32>;
+  k.matmul_f16_f32 = matmul_float<FloatKind::F16>;
+  k.matmul_bf16_f32 = matmul_float<FloatKind::BF16>;
+  k.matmul_q8_0_q8a = matmul_q<GgmlType::Q8_0>;
+  k.matmul_q4_0_q8a = matmul_q<GgmlType::Q4_0>;
+  k.matmul_q4_1_q8a = matmul_q<GgmlType::Q4_1>;
+  k.matmul_q5_0_q8a = matmul_q<GgmlType::Q5_0>;
+  k.matmul_q5_1_q8a = matmul_q<GgmlType::Q5_1>;
+  k.matmul_q4_k_q8a = matmul_q<GgmlType::Q4_K>;
+  k.matmul_q5_k_q8a = matmul_q<GgmlType::Q5_K>;
+  k.matmul_q6_k_q8a = matmul_q<GgmlType::Q6_K>;
+  return k;
+}
+
+}  // namespace tandem
+
+#endif  // TANDEM_X86

@@ -1,0 +1,32 @@
+// Internal to the tensor layer: the per-path kernel tables and the target
+// attributes the SIMD files compile their functions with.
+#pragma once
+
+#include "tandem/tensor/kernels.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define TANDEM_X86 1
+// AVX2 path: Haswell and later, Zen 1 and later.
+#define TANDEM_TARGET_AVX2 __attribute__((target("avx2,fma,f16c,bmi,bmi2,popcnt")))
+// AVX-512 path: Ice Lake / Sapphire Rapids, Zen 4 and later.
+#define TANDEM_TARGET_AVX512 \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c,bmi,bmi2,popcnt")))
+#else
+#define TANDEM_X86 0
+#endif
+
+namespace tandem {
+
+Kernels make_scalar_kernels();
+#if TANDEM_X86
+Kernels make_avx2_kernels();
+Kernels make_avx512_kernels();
+
+// Test hooks: a path's SIMD decoding of 4 weight rows (n_in elements, GGUF
+// bytes) into all the groups of one tile (tile.h), to compare with the scalar packer.
+using PackTileFn = void (*)(GgmlType t, const uint8_t* const rows[4], int64_t n_in, uint8_t* out);
+PackTileFn avx512_pack_tile();
+PackTileFn avx2_pack_tile();
+#endif
+
+}  // namespace tandem

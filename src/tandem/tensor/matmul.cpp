@@ -1,0 +1,50 @@
+// prepare_activations / matmul: dispatch on the weight type into the kernel table.
+#include "tandem/tensor/matmul.h"
+
+#include "tandem/tensor/affine.h"
+#include "tandem/tensor/quants.h"
+
+namespace tandem {
+
+Status check_weight(const WeightView& w) {
+  TANDEM_TRY(check_row_shape(w.type, w.n_in));
+  if (w.n_out <= 0) return make_error("weight matrix has ", w.n_out, " rows");
+  if (w.data == nullptr) return make_error("weight matrix has no data");
+  if (w.row_stride < row_bytes(w.type, w.n_in))
+    return make_error("weight row stride ", w.row_stride, " bytes is shorter than a ", ggml_type_name(w.type),
+                      " row of ", w.n_in, " elements (", row_bytes(w.type, w.n_in), " bytes)");
+  return ok_status();
+}
+
+void prepare_activations(const Kernels& k, GgmlType wtype, const float* x, int64_t n_tokens, int64_t n_in,
+                         int64_t ldx, Activations& out) {
+  out.wtype = wtype;
+  out.isa = static_cast<int>(k.isa);
+  out.n_tokens = n_tokens;
+  out.n_in = n_in;
+  out.x = x;
+  out.ldx = ldx;
+  if (!uses_q8a_activations(wtype)) {
+    out.token_bytes = 0;
+    return;
+  }
+  const int bs = affine_block_size(wtype);
+  out.token_bytes = k.act_token_bytes(n_in, bs);
+  const size_t lines = (out.token_bytes * static_cast<size_t>(n_tokens) + 63) / 64 + 1;
+  if (out.buf.size() < lines) out.buf.resize(lines);
+  k.quantize_acts(x, n_tokens, n_in, ldx, bs, out.token(0), out.token_bytes);
+}
+
+void matmul(const Kernels& k, const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0,
+            int64_t r1) {
+  if (r1 <= r0 || a.n_tokens <= 0) return;
+  k.matmul_for(w.type)(w, a, y, ldy, r0, r1);
+}
+
+void matmul(const Kernels& k, const WeightView& w, const float* x, int64_t n_tokens, float* y,
+            Activations& scratch) {
+  prepare_activations(k, w.type, x, n_tokens, w.n_in, w.n_in, scratch);
+  matmul(k, w, scratch, y, w.n_out, 0, w.n_out);
+}
+
+}  // namespace tandem

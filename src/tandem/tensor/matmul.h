@@ -1,0 +1,37 @@
+// The matrix product the model's forward pass calls for every linear layer:
+//   y(n_tokens, n_out) = x(n_tokens, n_in) * W^T,   W: n_out rows of n_in (any compute type)
+// in two steps so a thread pool can share the work:
+//   prepare_activations(k, W.type, x, ...)  once per call (quantizes x for integer kernels)
+//   matmul(k, W, acts, y, ldy, r0, r1)       per thread, on its own output rows [r0, r1)
+// Row ranges that are multiples of 4 keep every thread on whole tiles. Kernels
+// walk 4 weight rows at a time against all tokens (weights decoded once, reused
+// from cache across tokens), so prefill of many tokens costs little more weight
+// traffic than one token. A token's outputs are bit-identical whatever the
+// number of tokens in the call and whatever the row split.
+#pragma once
+
+#include <cstdint>
+
+#include "tandem/base/result.h"
+#include "tandem/tensor/kernels.h"
+
+namespace tandem {
+
+// Checks W's type and shape for the kernels (message names the type and sizes).
+Status check_weight(const WeightView& w);
+
+// x: n_tokens rows of n_in floats, row t at x + t * ldx.
+void prepare_activations(const Kernels& k, GgmlType wtype, const float* x, int64_t n_tokens, int64_t n_in,
+                         int64_t ldx, Activations& out);
+
+// y row t at y + t * ldy; writes y(t, r) for r in [r0, r1) and all tokens of a.
+// Preconditions: check_weight(w) passed, a prepared for w.type and w.n_in with k,
+// 0 <= r0 <= r1 <= w.n_out.
+void matmul(const Kernels& k, const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0,
+            int64_t r1);
+
+// Both steps, all rows, one thread: y (n_tokens, w.n_out).
+void matmul(const Kernels& k, const WeightView& w, const float* x, int64_t n_tokens, float* y,
+            Activations& scratch);
+
+}  // namespace tandem

@@ -1,0 +1,49 @@
+// Scalar packers of the tile layouts (tile.h).
+#include "tandem/tensor/tile.h"
+
+#include <cstring>
+
+namespace tandem::tile {
+
+void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* out) {
+  const int nq = quads(bs);
+  for (int i = 0; i < nq; ++i)
+    for (int r = 0; r < kRows; ++r)
+      for (int b = 0; b < kGroupBlocks; ++b)
+        std::memcpy(out + i * 64 + r * 16 + b * 4, rows[r]->q + b * bs + 4 * i, 4);
+  float d[16], m[16];
+  for (int r = 0; r < kRows; ++r)
+    for (int b = 0; b < kGroupBlocks; ++b) {
+      d[r * 4 + b] = rows[r]->d[b];
+      m[r * 4 + b] = rows[r]->m[b];
+    }
+  std::memcpy(out + nq * 64, d, sizeof d);
+  std::memcpy(out + nq * 64 + sizeof d, m, sizeof m);
+}
+
+void pack_act_row(const BlockQ8A* a, int64_t n, int bs, uint8_t* out) {
+  const int nq = quads(bs);
+  const int64_t span = int64_t{kGroupBlocks} * bs;
+  const int64_t n_groups = (n + span - 1) / span;
+  for (int64_t g = 0; g < n_groups; ++g, out += act_group_bytes(bs)) {
+    float d[4], ds[4];
+    for (int b = 0; b < kGroupBlocks; ++b) {
+      const int64_t start = g * span + int64_t{b} * bs;  // first element of the block
+      if (start >= n) {
+        for (int i = 0; i < nq; ++i) std::memset(out + i * 16 + b * 4, 0, 4);
+        d[b] = ds[b] = 0.0f;
+        continue;
+      }
+      const BlockQ8A& ab = a[start / kQK];
+      const int off = static_cast<int>(start % kQK);
+      for (int i = 0; i < nq; ++i) std::memcpy(out + i * 16 + b * 4, ab.qs + off + 4 * i, 4);
+      const int s = bs == kQK ? ab.s[0] + ab.s[1] : ab.s[off / 16];
+      d[b] = ab.d;
+      ds[b] = ab.d * static_cast<float>(s);
+    }
+    std::memcpy(out + nq * 16, d, sizeof d);
+    std::memcpy(out + nq * 16 + sizeof d, ds, sizeof ds);
+  }
+}
+
+}  // namespace tandem::tile

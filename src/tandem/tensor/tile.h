@@ -1,0 +1,40 @@
+// Byte layouts the SIMD integer kernels work in (see affine.h for the math).
+//
+// Weight tile group: 4 weight rows x one group (4 blocks). SIMD lane r*4+b
+// (a 32-bit lane of a 512-bit register) owns block b of row r, so one u8 x s8
+// dot instruction advances 16 (row, block) pairs by 4 elements ("a quad"):
+//   uint8 q[Q][4 rows][4 blocks][4]   Q = block_size / 4 quads (8, or 4 for Q6_K)
+//   float d[16], m[16]                lane r*4+b
+// Activation group (one token, same 4 blocks): the 16 bytes of quad i are
+// broadcast to the 4 row slots, so each lane meets its own block:
+//   int8 q[Q][4 blocks][4]; float d[4], dS[4]   (dS = d * sum of the block's codes)
+// Kernels accumulate per lane, in group order,
+//   acc = fma(float(sum q*qa) * d, da, acc);  acc = fma(m, dS, acc)
+// and finish each row with ((b0 + b1) + (b2 + b3)). The same per-lane
+// operations run whatever the number of tokens or the row range, so a token's
+// result does not depend on the batch it came in (speculative verification
+// relies on that).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "tandem/tensor/affine.h"
+
+namespace tandem::tile {
+
+inline constexpr int kRows = 4;
+
+constexpr int quads(int bs) { return bs / 4; }
+constexpr size_t weight_group_bytes(int bs) { return static_cast<size_t>(quads(bs)) * 64 + 2 * 16 * sizeof(float); }
+constexpr size_t act_group_bytes(int bs) { return static_cast<size_t>(quads(bs)) * 16 + 2 * 4 * sizeof(float); }
+
+// Scalar packers: the definition of the layouts, the SIMD packers' oracle, and
+// the path for a row's last, partial group.
+// rows[r]: the decoded group of row r (rows past the end may repeat a row).
+void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* out);
+// One token's activations (n elements, quantize_row_q8a blocks) for weight
+// block size bs: affine_groups(n) groups of act_group_bytes(bs).
+void pack_act_row(const BlockQ8A* a, int64_t n, int bs, uint8_t* out);
+
+}  // namespace tandem::tile

@@ -1,0 +1,282 @@
+// Every kernel path this CPU can run (Scalar, and AVX2 and AVX-512 each forced
+// on its own) against the scalar reference: SIMD weight decoding and activation
+// quantization byte-equal to the scalar packers, matmuls within float rounding
+// of the reference dots, and each token's outputs bit-identical whatever the
+// batch size and row split.
+#include "tandem/tensor/kernels.h"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tandem/tensor/affine.h"
+#include "tandem/tensor/float16.h"
+#include "tandem/tensor/kernels_impl.h"
+#include "tandem/tensor/matmul.h"
+#include "tandem/tensor/quants.h"
+#include "tandem/tensor/tile.h"
+
+namespace tandem {
+namespace {
+
+const GgmlType kAllTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0,
+                              GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                              GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+const GgmlType kQuantTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,
+                                GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+
+bool cpu_has(Isa isa) { return CpuFeatures::detect().best_isa() >= isa; }
+
+std::vector<float> gaussian(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> x(n);
+  for (auto& v : x) v = dist(rng);
+  return x;
+}
+
+// A weight matrix: half the rows from the reference quantizer, half random bytes
+// (every code pattern, negative Q6_K scales, Q8_0's -128) with finite scales.
+std::vector<uint8_t> make_weights(GgmlType t, int64_t n_out, int64_t n_in, uint32_t seed) {
+  const size_t rb = row_bytes(t, n_in);
+  std::vector<uint8_t> w(rb * n_out);
+  std::mt19937 rng(seed);
+  for (int64_t r = 0; r < n_out; ++r) {
+    uint8_t* row = w.data() + r * rb;
+    if (r % 2 == 0 || !uses_q8a_activations(t)) {
+      const auto x = gaussian(static_cast<size_t>(n_in), seed * 1000 + static_cast<uint32_t>(r));
+      quantize_row(t, x.data(), row, n_in);
+      continue;
+    }
+    for (size_t i = 0; i < rb; ++i) row[i] = static_cast<uint8_t>(rng());
+    std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+    auto set_half = [&](size_t off) {
+      const uint16_t h = fp32_to_fp16(scale(rng));
+      std::memcpy(row + off, &h, 2);
+    };
+    const GgmlTypeTraits tr = ggml_traits(t);
+    for (size_t b = 0; b < rb / tr.type_size; ++b) {
+      const size_t base = b * tr.type_size;
+      switch (t) {
+        case GgmlType::Q4_1:
+        case GgmlType::Q5_1:
+        case GgmlType::Q4_K:
+        case GgmlType::Q5_K: set_half(base), set_half(base + 2); break;
+        case GgmlType::Q6_K: set_half(base + 208); break;
+        default: set_half(base);
+      }
+    }
+  }
+  return w;
+}
+
+std::string label(GgmlType t, Isa isa) {
+  return std::string(ggml_type_name(t)) + " on " + std::string(isa_name(isa));
+}
+
+class KernelPath : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (!cpu_has(GetParam())) GTEST_SKIP() << "this CPU has no " << isa_name(GetParam()) << " path";
+    k_ = kernels_for_isa(GetParam());
+    ASSERT_EQ(k_.isa, GetParam());
+  }
+  Kernels k_;
+};
+
+// y (n_tokens, n_out) by the kernels.
+std::vector<float> run_matmul(const Kernels& k, const WeightView& w, const std::vector<float>& x, int64_t n_tokens) {
+  std::vector<float> y(static_cast<size_t>(n_tokens * w.n_out), -1.0f);
+  Activations acts;
+  matmul(k, w, x.data(), n_tokens, y.data(), acts);
+  return y;
+}
+
+TEST_P(KernelPath, MatmulMatchesReferenceDots) {
+  for (GgmlType t : kAllTypes) {
+    const bool k_quant = ggml_traits(t).block_size == 256;
+    // Row lengths with a partial last group (352 = 2 groups + 3 blocks) and a
+    // float tail (100 = 6 x 16 + 4); 13 rows leave a partial tile.
+    for (int64_t n_in : {k_quant ? int64_t{512} : int64_t{352}, int64_t{k_quant ? 256 : 32},
+                         int64_t{uses_q8a_activations(t) ? 96 : 100}}) {
+      if (n_in % ggml_traits(t).block_size != 0) continue;
+      const int64_t n_out = 13, n_tokens = 11;
+      const auto wbytes = make_weights(t, n_out, n_in, 11);
+      const WeightView w{t, wbytes.data(), n_in, n_out, row_bytes(t, n_in)};
+      ASSERT_TRUE(check_weight(w).ok());
+      const auto x = gaussian(static_cast<size_t>(n_in * n_tokens), 12, 2.0f);
+      const auto y = run_matmul(k_, w, x, n_tokens);
+      std::vector<BlockQ8A> a(static_cast<size_t>(n_in / 32 + 1));
+      AffineGroup grp;
+      for (int64_t tk = 0; tk < n_tokens; ++tk) {
+        const float* xt = x.data() + tk * n_in;
+        if (uses_q8a_activations(t)) quantize_row_q8a(xt, a.data(), n_in);
+        for (int64_t r = 0; r < n_out; ++r) {
+          const float want = vec_dot_row(t, n_in, w.row(r), xt, a.data());
+          // Float rounding scale: the sum of |terms|, counting Q8_0 with the
+          // +128 codes of the AVX-512 form (their offset term cancels).
+          double mag = 0;
+          if (uses_q8a_activations(t)) {
+            const int bs = affine_block_size(t);
+            for (int64_t g = 0; g < affine_groups(t, n_in); ++g) {
+              decode_affine_group(t, w.row(r), n_in, g, false, grp);
+              for (int b = 0; b < 4 && (g * 4 + b) * bs < n_in; ++b) {
+                const BlockQ8A& ab = a[(g * 4 + b) * bs / 32];
+                const int off = static_cast<int>(((g * 4 + b) * bs) % 32);
+                for (int i = 0; i < bs; ++i)
+                  mag += std::fabs(ab.d * grp.d[b] * grp.q[b * bs + i] * ab.qs[off + i]) +
+                         std::fabs(ab.d * grp.m[b] * ab.qs[off + i]);
+              }
+            }
+          } else {
+            std::vector<float> wf(static_cast<size_t>(n_in));
+            dequantize_row(t, w.row(r), wf.data(), n_in);
+            for (int64_t i = 0; i < n_in; ++i) mag += std::fabs(double(wf[i]) * xt[i]);
+          }
+          EXPECT_NEAR(y[tk * n_out + r], want, 4e-6 * mag + 1e-30)
+              << label(t, k_.isa) << " n_in=" << n_in << " token " << tk << " row " << r;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(KernelPath, TokensAreBatchAndSplitInvariant) {
+  // Speculative verification feeds several tokens at once and compares with one
+  // at a time: each token's outputs must not depend on its batch or row range.
+  for (GgmlType t : kAllTypes) {
+    const int64_t n_in = ggml_traits(t).block_size == 256 ? 512 : 352 - (uses_q8a_activations(t) ? 0 : 3);
+    const int64_t n_out = 22, n_tokens = 19;
+    const auto wbytes = make_weights(t, n_out, n_in, 21);
+    const WeightView w{t, wbytes.data(), n_in, n_out, row_bytes(t, n_in)};
+    const auto x = gaussian(static_cast<size_t>(n_in * n_tokens), 22);
+    const auto all = run_matmul(k_, w, x, n_tokens);
+    for (int64_t tk = 0; tk < n_tokens; ++tk) {
+      const std::vector<float> xt(x.begin() + tk * n_in, x.begin() + (tk + 1) * n_in);
+      const auto one = run_matmul(k_, w, xt, 1);
+      ASSERT_EQ(std::memcmp(one.data(), all.data() + tk * n_out, n_out * sizeof(float)), 0)
+          << label(t, k_.isa) << " token " << tk;
+    }
+    // The same rows computed in ranges [0, 5), [5, 6), [6, 22) by "threads".
+    Activations acts;
+    prepare_activations(k_, t, x.data(), n_tokens, n_in, n_in, acts);
+    std::vector<float> split(all.size(), -1.0f);
+    for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, 5}, {5, 6}, {6, 22}})
+      matmul(k_, w, acts, split.data(), n_out, r0, r1);
+    ASSERT_EQ(std::memcmp(split.data(), all.data(), all.size() * sizeof(float)), 0) << label(t, k_.isa);
+  }
+}
+
+TEST_P(KernelPath, LongRowsUseAHeapTile) {
+  // 10240 elements: the tile of 4 rows outgrows the kernels' stack scratch.
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q6_K, GgmlType::F16}) {
+    const int64_t n_in = 10240, n_out = 5, n_tokens = 2;
+    const auto wbytes = make_weights(t, n_out, n_in, 51);
+    const WeightView w{t, wbytes.data(), n_in, n_out, row_bytes(t, n_in)};
+    const auto x = gaussian(static_cast<size_t>(n_in * n_tokens), 52);
+    const auto y = run_matmul(k_, w, x, n_tokens);
+    std::vector<BlockQ8A> a(static_cast<size_t>(n_in / 32));
+    for (int64_t tk = 0; tk < n_tokens; ++tk) {
+      quantize_row_q8a(x.data() + tk * n_in, a.data(), n_in);
+      for (int64_t r = 0; r < n_out; ++r) {
+        const float want = vec_dot_row(t, n_in, w.row(r), x.data() + tk * n_in, a.data());
+        EXPECT_NEAR(y[tk * n_out + r], want, 2e-4f * (10.0f + std::fabs(want))) << label(t, k_.isa);
+      }
+    }
+  }
+}
+
+TEST_P(KernelPath, ActivationQuantizationMatchesReference) {
+  if (k_.isa == Isa::Scalar) GTEST_SKIP() << "the scalar path stores quantize_row_q8a rows as they are";
+  for (int bs : {32, 16}) {
+    for (int64_t n : {int64_t{32}, int64_t{64}, int64_t{96}, int64_t{352}, int64_t{512}}) {
+      if (n % (bs == 16 ? 64 : 32) != 0) continue;
+      auto x = gaussian(static_cast<size_t>(n * 2), 31, 5.0f);
+      x[3] = 0.0f;
+      std::fill(x.begin() + 32, x.begin() + 64, 0.0f);  // an all-zero block: d = 0
+      const size_t tb = k_.act_token_bytes(n, bs);
+      std::vector<Activations::Line> got((2 * tb + 63) / 64 + 1), want = got;
+      k_.quantize_acts(x.data(), 2, n, n, bs, got[0].b, tb);
+      std::vector<BlockQ8A> a(static_cast<size_t>(n / 32));
+      for (int t = 0; t < 2; ++t) {
+        quantize_row_q8a(x.data() + t * n, a.data(), n);
+        tile::pack_act_row(a.data(), n, bs, want[0].b + t * tb);
+      }
+      ASSERT_EQ(std::memcmp(got[0].b, want[0].b, 2 * tb), 0) << isa_name(k_.isa) << " bs=" << bs << " n=" << n;
+    }
+  }
+}
+
+TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
+  if (k_.isa == Isa::Scalar) GTEST_SKIP() << "the scalar path does not pack tiles";
+  const PackTileFn pack = k_.isa == Isa::Avx512 ? avx512_pack_tile() : avx2_pack_tile();
+  for (GgmlType t : kQuantTypes) {
+    const bool k_quant = ggml_traits(t).block_size == 256;
+    for (int64_t n_in : {int64_t{k_quant ? 256 : 128}, int64_t{k_quant ? 768 : 352}}) {
+      const auto wbytes = make_weights(t, 4, n_in, 41);
+      const size_t rb = row_bytes(t, n_in);
+      const uint8_t* rows[4] = {wbytes.data(), wbytes.data() + rb, wbytes.data() + 2 * rb, wbytes.data() + 3 * rb};
+      const int bs = affine_block_size(t);
+      const int64_t G = affine_groups(t, n_in);
+      const size_t bytes = G * tile::weight_group_bytes(bs);
+      std::vector<Activations::Line> got(bytes / 64), want(bytes / 64);
+      pack(t, rows, n_in, got[0].b);
+      AffineGroup grp[4];
+      const AffineGroup* gp[4] = {&grp[0], &grp[1], &grp[2], &grp[3]};
+      for (int64_t g = 0; g < G; ++g) {
+        for (int r = 0; r < 4; ++r)
+          decode_affine_group(t, rows[r], n_in, g, k_.isa == Isa::Avx2 && t == GgmlType::Q8_0, grp[r]);
+        tile::pack_weight_group(gp, bs, want[0].b + g * tile::weight_group_bytes(bs));
+      }
+      for (int64_t g = 0; g < G; ++g) {
+        const size_t off = g * tile::weight_group_bytes(bs);
+        ASSERT_EQ(std::memcmp(got[0].b + off, want[0].b + off, tile::weight_group_bytes(bs)), 0)
+            << label(t, k_.isa) << " n_in=" << n_in << " group " << g;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void PrintTo(Isa isa, std::ostream* os) { *os << isa_name(isa); }
+
+namespace {
+
+INSTANTIATE_TEST_SUITE_P(Paths, KernelPath, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
+                         [](const ::testing::TestParamInfo<Isa>& info) { return std::string(isa_name(info.param)); });
+
+TEST(KernelSelection, ForcedPathsAndFeatureLimits) {
+  const CpuFeatures f = CpuFeatures::detect();
+  EXPECT_EQ(select_kernels(f).isa, f.best_isa());
+  EXPECT_EQ(select_kernels(f.limited_to(Isa::Scalar)).isa, Isa::Scalar);
+  if (f.best_isa() >= Isa::Avx2) {
+    EXPECT_EQ(select_kernels(f.limited_to(Isa::Avx2)).isa, Isa::Avx2);
+  }
+  CpuFeatures no_vnni = f;
+  no_vnni.avx512vnni = false;  // Skylake-X: AVX-512 without VNNI takes the AVX2 path
+  EXPECT_LE(no_vnni.best_isa(), Isa::Avx2);
+  const Kernels k = select_kernels(f);
+  for (GgmlType t : kAllTypes) EXPECT_NE(k.matmul_for(t), nullptr) << ggml_type_name(t);
+  EXPECT_EQ(k.matmul_for(GgmlType::IQ2_XXS), nullptr);
+}
+
+TEST(KernelSelection, CheckWeightNamesTheProblem) {
+  std::vector<uint8_t> bytes(1024);
+  const WeightView ok{GgmlType::Q8_0, bytes.data(), 64, 2, row_bytes(GgmlType::Q8_0, 64)};
+  EXPECT_TRUE(check_weight(ok).ok());
+  WeightView bad = ok;
+  bad.n_in = 48;
+  EXPECT_FALSE(check_weight(bad).ok());
+  bad = ok;
+  bad.row_stride = 10;
+  ASSERT_FALSE(check_weight(bad).ok());
+  EXPECT_NE(check_weight(bad).error().message.find("stride"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tandem
