@@ -265,6 +265,24 @@ TEST(KernelSelection, ForcedPathsAndFeatureLimits) {
   EXPECT_EQ(k.matmul_for(GgmlType::IQ2_XXS), nullptr);
 }
 
+TEST(KernelSelection, ActivationsShareAcrossTypesOfOneBlockSize) {
+  EXPECT_TRUE(shares_activations(GgmlType::Q4_K, GgmlType::Q8_0));
+  EXPECT_TRUE(shares_activations(GgmlType::F16, GgmlType::F32));
+  EXPECT_FALSE(shares_activations(GgmlType::Q4_K, GgmlType::Q6_K));
+  EXPECT_FALSE(shares_activations(GgmlType::F16, GgmlType::Q8_0));
+  // Prepared once for Q4_K, used for a Q5_K matrix: same result as its own.
+  const Kernels k = select_kernels(CpuFeatures::detect());
+  const int64_t n_in = 512, n_out = 8, n_tok = 3;
+  const auto wbytes = make_weights(GgmlType::Q5_K, n_out, n_in, 61);
+  const WeightView w{GgmlType::Q5_K, wbytes.data(), n_in, n_out, row_bytes(GgmlType::Q5_K, n_in)};
+  const auto x = gaussian(static_cast<size_t>(n_in * n_tok), 62);
+  Activations acts;
+  prepare_activations(k, GgmlType::Q4_K, x.data(), n_tok, n_in, n_in, acts);
+  std::vector<float> y(static_cast<size_t>(n_out * n_tok));
+  matmul(k, w, acts, y.data(), n_out, 0, n_out);
+  EXPECT_EQ(y, run_matmul(k, w, x, n_tok));
+}
+
 TEST(KernelSelection, CheckWeightNamesTheProblem) {
   std::vector<uint8_t> bytes(1024);
   const WeightView ok{GgmlType::Q8_0, bytes.data(), 64, 2, row_bytes(GgmlType::Q8_0, 64)};

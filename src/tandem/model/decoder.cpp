@@ -194,15 +194,32 @@ void Sequence::attention(int64_t layer, int64_t n_tok, int64_t pos0) {
   });
 }
 
-void Sequence::linear(const WeightView& w, const float* x, int64_t n_tok, float* y) {
+void Sequence::linear(std::initializer_list<LinearOut> outs, const float* x, int64_t n_tok) {
   const Kernels& k = model_->kernels();
-  prepare_activations(k, w.type, x, n_tok, w.n_in, w.n_in, acts_);
-  // Split rows in multiples of 4 so each thread works on whole kernel tiles.
-  const int64_t tiles = (w.n_out + 3) / 4;
+  const LinearOut* o = outs.begin();
+  const size_t n_out = outs.size();
+  const Activations* acts[kMaxFused] = {};
+  int64_t tiles[kMaxFused + 1] = {0};  // prefix sums of 4-row tiles per output
+  for (size_t i = 0; i < n_out; ++i) {
+    for (size_t j = 0; j < i && !acts[i]; ++j)
+      if (shares_activations(o[j].w->type, o[i].w->type)) acts[i] = acts[j];
+    if (!acts[i]) {
+      prepare_activations(k, o[i].w->type, x, n_tok, o[i].w->n_in, o[i].w->n_in, acts_[i]);
+      acts[i] = &acts_[i];
+    }
+    tiles[i + 1] = tiles[i] + (o[i].w->n_out + 3) / 4;
+  }
+  // Each thread takes a contiguous run of tiles across the outputs; runs are
+  // multiples of 4 rows so threads work on whole kernel tiles.
   pool_.run([&](int ith, int nth) {
-    const int64_t r0 = std::min(w.n_out, tiles * ith / nth * 4);
-    const int64_t r1 = std::min(w.n_out, tiles * (ith + 1) / nth * 4);
-    if (r0 < r1) matmul(k, w, acts_, y, w.n_out, r0, r1);
+    const int64_t t0 = tiles[n_out] * ith / nth, t1 = tiles[n_out] * (ith + 1) / nth;
+    for (size_t i = 0; i < n_out; ++i) {
+      const int64_t a = std::max(t0, tiles[i]), b = std::min(t1, tiles[i + 1]);
+      if (a >= b) continue;
+      const WeightView& w = *o[i].w;
+      const int64_t r0 = (a - tiles[i]) * 4, r1 = std::min(w.n_out, (b - tiles[i]) * 4);
+      matmul(k, w, *acts[i], o[i].y, w.n_out, r0, r1);
+    }
   });
 }
 
@@ -227,9 +244,7 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
   for (int64_t il = 0; il < c.n_layer; ++il) {
     const LayerWeights& L = model_->layers()[static_cast<size_t>(il)];
     for (int64_t i = 0; i < n; ++i) rms_norm(x_.data() + i * E, L.attn_norm.data(), xn_.data() + i * E, E, c.rms_eps);
-    linear(L.wq, xn_.data(), n, q_.data());
-    linear(L.wk, xn_.data(), n, k_.data());
-    linear(L.wv, xn_.data(), n, v_.data());
+    linear({{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}}, xn_.data(), n);
     float* Kc = kv_.keys(il) + pos0 * KW;
     float* Vc = kv_.values(il) + pos0 * KW;
     for (int64_t i = 0; i < n; ++i) {
@@ -248,14 +263,13 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
       std::memcpy(Vc + i * KW, v, static_cast<size_t>(KW) * sizeof(float));
     }
     attention(il, n, pos0);
-    linear(L.wo, att_.data(), n, xn_.data());
+    linear({{&L.wo, xn_.data()}}, att_.data(), n);
     for (int64_t j = 0; j < n * E; ++j) x_[static_cast<size_t>(j)] += xn_[static_cast<size_t>(j)];
 
     for (int64_t i = 0; i < n; ++i) rms_norm(x_.data() + i * E, L.ffn_norm.data(), xn_.data() + i * E, E, c.rms_eps);
-    linear(L.ffn_gate, xn_.data(), n, gate_.data());
-    linear(L.ffn_up, xn_.data(), n, up_.data());
+    linear({{&L.ffn_gate, gate_.data()}, {&L.ffn_up, up_.data()}}, xn_.data(), n);
     for (int64_t j = 0; j < n * FF; ++j) gate_[static_cast<size_t>(j)] = silu(gate_[static_cast<size_t>(j)]) * up_[static_cast<size_t>(j)];
-    linear(L.ffn_down, gate_.data(), n, xn_.data());
+    linear({{&L.ffn_down, xn_.data()}}, gate_.data(), n);
     for (int64_t j = 0; j < n * E; ++j) x_[static_cast<size_t>(j)] += xn_[static_cast<size_t>(j)];
   }
   kv_.advance(n);
@@ -265,7 +279,7 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
   for (int64_t i = 0; i < rows; ++i)
     rms_norm(x_.data() + (first + i) * E, model_->output_norm().data(), xn_.data() + i * E, E, c.rms_eps);
   logits_.resize(static_cast<size_t>(rows * c.n_vocab));
-  linear(model_->output(), xn_.data(), rows, logits_.data());
+  linear({{&model_->output(), logits_.data()}}, xn_.data(), rows);
   return std::span<const float>(logits_.data(), logits_.size());
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <string>
@@ -83,8 +84,15 @@ class Sequence {
  private:
   void attention(int64_t layer, int64_t n_tok, int64_t pos0);
   void ensure_scratch(int64_t n_tok);
-  // y (n_tok, w.n_out) = x (n_tok, w.n_in) * W^T, output rows split over the pool.
-  void linear(const WeightView& w, const float* x, int64_t n_tok, float* y);
+  // Several products of one input: y_i (n_tok, W_i.n_out) = x (n_tok, n_in) * W_i^T,
+  // in one dispatch (activations quantized once per compatible weight type, the rows of all
+  // outputs split evenly over the pool). At most kMaxFused outputs.
+  struct LinearOut {
+    const WeightView* w;
+    float* y;
+  };
+  static constexpr size_t kMaxFused = 3;
+  void linear(std::initializer_list<LinearOut> outs, const float* x, int64_t n_tok);
 
   std::shared_ptr<const DecoderModel> model_;
   ThreadPool& pool_;
@@ -94,7 +102,7 @@ class Sequence {
   // k, v (n_tok, n_embd_kv); att (n_tok, n_embd_q); gate, up (n_tok, n_ff); logits.
   std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, logits_;
   std::vector<float> scores_;  // (threads, n_ctx)
-  Activations acts_;
+  Activations acts_[kMaxFused];
   int64_t scratch_tokens_ = 0;
 };
 

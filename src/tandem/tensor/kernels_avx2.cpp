@@ -356,13 +356,17 @@ T256 void run_tokens(const uint8_t* wt, int64_t G, const Activations& a, float* 
 
 constexpr size_t kStackTile = 48 * 1024;
 constexpr int kPrefetchTiles = 2;
+// Long rows are plain streams the hardware prefetcher follows; only their
+// starts need a push.
+constexpr size_t kPrefetchRowBytes = 2048;
 
 // Touches rows [r, r + 4) ahead of use, into L2: the hardware prefetcher loses
 // track of 4 interleaved rows, and one token's work per byte is too small to
 // hide DRAM latency without it.
 T256_INLINE void prefetch_rows(const WeightView& w, int64_t r, int64_t r1, size_t bytes) {
   for (int64_t i = r; i < std::min(r + 4, r1); ++i)
-    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(w.row(i) + off), _MM_HINT_T1);
+    for (size_t off = 0; off < std::min(bytes, kPrefetchRowBytes); off += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(w.row(i) + off), _MM_HINT_T1);
 }
 
 template <GgmlType W>

@@ -548,16 +548,20 @@ T512 void gen_tile(const Rows& rs, int64_t n_in, const uint8_t* act, float* y, i
   store_rows(acc, y, nr);
 }
 
+// Scratch for one tile: on the stack up to kStackTile bytes, else on the heap.
+constexpr size_t kStackTile = 48 * 1024;
+constexpr int kPrefetchTiles = 2;
+// Long rows are plain streams the hardware prefetcher follows; only their
+// starts need a push.
+constexpr size_t kPrefetchRowBytes = 2048;
+
 // Touches the bytes of rows [r, r + 4) so the next tiles stream in while this
 // one computes (the hardware prefetcher loses track of 4 interleaved rows).
 T512_INLINE void prefetch_rows(const WeightView& w, int64_t r, int64_t r1, size_t bytes) {
   for (int64_t i = r; i < std::min(r + 4, r1); ++i)
-    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(w.row(i) + off), _MM_HINT_T1);
+    for (size_t off = 0; off < std::min(bytes, kPrefetchRowBytes); off += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(w.row(i) + off), _MM_HINT_T1);
 }
-
-// Scratch for one tile: on the stack up to kStackTile bytes, else on the heap.
-constexpr size_t kStackTile = 48 * 1024;
-constexpr int kPrefetchTiles = 2;
 
 template <GgmlType W>
 T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0, int64_t r1) {

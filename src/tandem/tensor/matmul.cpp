@@ -16,6 +16,11 @@ Status check_weight(const WeightView& w) {
   return ok_status();
 }
 
+bool shares_activations(GgmlType a, GgmlType b) {
+  if (!uses_q8a_activations(a) || !uses_q8a_activations(b)) return !uses_q8a_activations(a) && !uses_q8a_activations(b);
+  return affine_block_size(a) == affine_block_size(b);
+}
+
 void prepare_activations(const Kernels& k, GgmlType wtype, const float* x, int64_t n_tokens, int64_t n_in,
                          int64_t ldx, Activations& out) {
   out.wtype = wtype;

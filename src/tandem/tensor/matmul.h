@@ -21,8 +21,15 @@ namespace tandem {
 Status check_weight(const WeightView& w);
 
 // x: n_tokens rows of n_in floats, row t at x + t * ldx.
+// (With the same x, one prepared object serves every weight type for which
+// shares_activations(its type, that type) holds.)
 void prepare_activations(const Kernels& k, GgmlType wtype, const float* x, int64_t n_tokens, int64_t n_in,
                          int64_t ldx, Activations& out);
+
+// Whether activations prepared for weight type a also serve weight type b: both
+// float types, or both quantized with the same affine block size (every
+// quantized type but Q6_K uses 32), e.g. the Q4_K and Q5_K tensors of one layer.
+bool shares_activations(GgmlType a, GgmlType b);
 
 // y row t at y + t * ldy; writes y(t, r) for r in [r0, r1) and all tokens of a.
 // Preconditions: check_weight(w) passed, a prepared for w.type and w.n_in with k,
