@@ -10,6 +10,8 @@ PACKAGES=(
   unicode-data            # Unicode Character Database: tokenizer tables are generated from it
   clang libclang-rt-14-dev  # libFuzzer for the GGUF reader fuzz target
   bible-kjv               # public-domain corpus: tokenizer benchmark, house models
+  libopenblas-dev         # sgemm for the trainer (src/tandem/train)
+  libsentencepiece-dev    # trains the house tokenizer (src/tandem/data)
 )
 
 missing=()

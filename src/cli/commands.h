@@ -16,6 +16,8 @@ void add_generate_command(CLI::App& app, int& rc);
 void add_logits_command(CLI::App& app, int& rc);
 void add_perplexity_command(CLI::App& app, int& rc);
 void add_bench_command(CLI::App& app, int& rc);
+void add_corpus_command(CLI::App& app, int& rc);
+void add_train_tokenizer_command(CLI::App& app, int& rc);
 
 // Options every model-running command shares: -m, -t, --ctx.
 struct ModelArgs {
