@@ -18,6 +18,7 @@ void add_perplexity_command(CLI::App& app, int& rc);
 void add_bench_command(CLI::App& app, int& rc);
 void add_corpus_command(CLI::App& app, int& rc);
 void add_train_tokenizer_command(CLI::App& app, int& rc);
+void add_train_command(CLI::App& app, int& rc);
 
 // Options every model-running command shares: -m, -t, --ctx.
 struct ModelArgs {

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   tandem::cli::add_bench_command(app, rc);
   tandem::cli::add_corpus_command(app, rc);
   tandem::cli::add_train_tokenizer_command(app, rc);
+  tandem::cli::add_train_command(app, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
