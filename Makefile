@@ -5,7 +5,7 @@ BUILD ?= build
 FUZZ_BUILD ?= build-fuzz
 SHARED ?= $(abspath ../shared)
 
-.PHONY: all setup build fuzz-build test demo bench fuzz clean
+.PHONY: all setup build fuzz-build test demo bench fuzz house-models clean
 
 all: build
 
@@ -35,6 +35,10 @@ FUZZ_SECONDS ?= 600
 fuzz: fuzz-build
 	@mkdir -p $(FUZZ_BUILD)/corpus
 	@$(FUZZ_BUILD)/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FUZZ_BUILD)/corpus tests/fuzz/corpus
+
+# Reproduces corpus, tokenizer, house-large and house-small from scratch (about an hour on 2 cores).
+house-models: build
+	@bash scripts/house_models.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)

@@ -10,6 +10,7 @@ PACKAGES=(
   unicode-data            # Unicode Character Database: tokenizer tables are generated from it
   clang libclang-rt-14-dev  # libFuzzer for the GGUF reader fuzz target
   bible-kjv               # public-domain corpus: tokenizer benchmark, house models
+  jq                      # bench scripts read the --json output of tandem commands
   libopenblas-dev         # sgemm for the trainer (src/tandem/train)
   libsentencepiece-dev    # trains the house tokenizer (src/tandem/data)
 )

@@ -1,53 +1,199 @@
 // `tandem generate`: text from one model, streamed as it is produced, then a
-// line of timings (or one JSON object with --json).
+// line of timings (or one JSON object with --json). With --draft SMALL.gguf or
+// --lookup N it decodes speculatively (the small model or prompt lookup
+// drafts, the model verifies); the output is the model's own (identical when
+// greedy), and acceptance, tokens per target pass and, with --compare, the
+// speedup over the model alone are reported.
+#include <algorithm>
 #include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "tandem/collab/generator.h"
+#include "tandem/collab/model_draft.h"
+#include "tandem/collab/prompt_lookup.h"
+#include "tandem/collab/speculative.h"
+#include "tandem/collab/vocab_compat.h"
 
 namespace tandem::cli {
 namespace {
+
+struct SpeculativeOptions {
+  std::string draft_path;  // a draft model, or
+  int32_t lookup = 0;      // prompt lookup with n-grams up to this size (0: off)
+  int32_t draft_max = 8;
+  int32_t draft_min = 0;
+  float draft_p_min = 0.0f;
+  bool adaptive = false;
+  bool compare = false;  // also run the model alone and report the speedup
+
+  bool active() const { return !draft_path.empty() || lookup > 0; }
+};
 
 struct GenerateOptions {
   ModelArgs model;
   std::string prompt;
   GenerateParams gen;
+  SpeculativeOptions spec;
   bool json = false;
   bool no_special = false;
 };
 
+PieceFn stream_to_stdout(const GenerateOptions& o) {
+  if (o.json) return {};
+  std::fwrite(o.prompt.data(), 1, o.prompt.size(), stdout);
+  std::fflush(stdout);
+  return [](std::string_view piece) {
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+  };
+}
+
+nlohmann::json generation_json(const GenerateResult& r, size_t threads) {
+  return {{"text", r.text},
+          {"n_prompt", r.n_prompt},
+          {"n_generated", r.tokens.size()},
+          {"prompt_tokens_per_s", r.prompt_tokens_per_s()},
+          {"generation_tokens_per_s", r.gen_tokens_per_s()},
+          {"stopped_at_eog", r.stopped_at_eog},
+          {"threads", threads}};
+}
+
+void print_json(const nlohmann::json& j) {
+  std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+}
+
+void print_timings(const GenerateResult& r) {
+  std::printf("\n\nprompt: %lld tokens in %.3f s (%.1f t/s) | generation: %zu tokens in %.3f s (%.1f t/s)\n",
+              static_cast<long long>(r.n_prompt), r.prompt_seconds, r.prompt_tokens_per_s(), r.tokens.size(),
+              r.gen_seconds, r.gen_tokens_per_s());
+}
+
+Status check_speculative_options(const SpeculativeOptions& s) {
+  if (!s.draft_path.empty() && s.lookup > 0)
+    return make_error("--draft and --lookup are two draft sources; give one of them");
+  if (s.lookup < 0) return make_error("--lookup is ", s.lookup, " (expected the largest n-gram to match, >= 1)");
+  if (s.compare && !s.active()) return make_error("--compare needs a draft source (--draft FILE or --lookup N)");
+  if (s.draft_max < 1) return make_error("--draft-max is ", s.draft_max, " (expected >= 1)");
+  if (s.draft_min < 0 || s.draft_min > s.draft_max)
+    return make_error("--draft-min is ", s.draft_min, " (expected 0..--draft-max = ", s.draft_max, ")");
+  if (!(s.draft_p_min >= 0.0f && s.draft_p_min <= 1.0f))
+    return make_error("--draft-p-min is ", s.draft_p_min, " (expected 0..1; 0 is off)");
+  return ok_status();
+}
+
+int run_speculative(const GenerateOptions& o, const std::shared_ptr<const DecoderModel>& model, ThreadPool& pool,
+                    Sequence& seq, const std::vector<int32_t>& prompt) {
+  const SpeculativeOptions& s = o.spec;
+  SpeculativeParams params{.n_predict = o.gen.n_predict,
+                           .stop_at_eog = o.gen.stop_at_eog,
+                           .sampler = o.gen.sampler,
+                           .draft = {.max = s.draft_max, .min = s.draft_min, .adaptive = s.adaptive, .cost_ratio = 0.0}};
+  std::unique_ptr<DraftSource> source;
+  std::unique_ptr<Sequence> draft_seq;
+  std::shared_ptr<const DecoderModel> draft_model;
+  if (!s.draft_path.empty()) {
+    auto dm = DecoderModel::load(s.draft_path);
+    if (!dm) return fail(dm.error());
+    draft_model = *dm;
+    auto compat = check_vocab_compatible(model->tokenizer().vocab(), draft_model->tokenizer().vocab());
+    if (!compat)
+      return fail(make_error("draft model ", s.draft_path, " cannot draft for ", o.model.path, ": ",
+                             compat.error().message));
+    // Verification reads the target's weights once for the whole batch; a draft
+    // pass reads the draft's. Their ratio is the relative cost of one draft token.
+    params.draft.cost_ratio = model->weight_bytes() > 0
+                                  ? static_cast<double>(draft_model->weight_bytes()) / model->weight_bytes()
+                                  : 0.0;
+    draft_seq = std::make_unique<Sequence>(draft_model, pool, SequenceOptions{.n_ctx = seq.n_ctx()});
+    auto md = ModelDraft::create(*draft_seq, {.sampler = draft_sampler_params(o.gen.sampler),
+                                              .p_min = s.draft_p_min,
+                                              .min_tokens = s.draft_min,
+                                              .n_vocab_limit = model->config().n_vocab});
+    if (!md) return fail(md.error());
+    source = std::move(*md);
+  } else {
+    auto pl = PromptLookup::create({.ngram_max = s.lookup, .ngram_min = 1});
+    if (!pl) return fail(pl.error());
+    source = std::make_unique<PromptLookup>(std::move(*pl));
+  }
+
+  auto r = generate_speculative(seq, *source, prompt, params, stream_to_stdout(o));
+  if (!r) return fail(r.error());
+  std::optional<GenerateResult> base;
+  if (s.compare) {
+    Sequence alone(model, pool, {.n_ctx = seq.n_ctx()});
+    auto b = generate(alone, prompt, o.gen);
+    if (!b) return fail(b.error());
+    base = std::move(*b);
+  }
+  const SpeculativeStats& st = r->stats;
+  const std::string source_name = s.draft_path.empty() ? "lookup" : s.draft_path;
+  const double speedup = base && base->gen_tokens_per_s() > 0 ? r->gen.gen_tokens_per_s() / base->gen_tokens_per_s() : 0;
+  if (o.json) {
+    nlohmann::json j = generation_json(r->gen, pool.size());
+    j["speculative"] = {{"draft", source_name},
+                        {"draft_max", s.draft_max},
+                        {"draft_min", s.draft_min},
+                        {"draft_p_min", s.draft_p_min},
+                        {"adaptive", s.adaptive},
+                        {"lookup_ngram", s.lookup},
+                        {"rounds", st.rounds},
+                        {"draft_rounds", st.draft_rounds},
+                        {"drafted", st.drafted},
+                        {"accepted", st.accepted},
+                        {"acceptance_rate", st.acceptance_rate()},
+                        {"mean_accepted_length", st.mean_accepted_length()},
+                        {"tokens_per_round", r->tokens_per_round()},
+                        {"accepted_histogram", st.accepted_hist},
+                        {"draft_seconds", st.draft_seconds},
+                        {"verify_seconds", st.verify_seconds}};
+    if (base) {
+      j["baseline"] = {{"n_generated", base->tokens.size()},
+                       {"generation_tokens_per_s", base->gen_tokens_per_s()},
+                       {"gen_seconds", base->gen_seconds},
+                       {"identical", base->tokens == r->gen.tokens}};
+      j["speedup"] = speedup;
+    }
+    print_json(j);
+    return 0;
+  }
+  print_timings(r->gen);
+  const std::string what = s.draft_path.empty() ? "prompt lookup, n-gram <= " + std::to_string(s.lookup)
+                                                : "draft " + s.draft_path;
+  const std::string k = s.adaptive ? std::to_string(std::max(s.draft_min, 1)) + ".." + std::to_string(s.draft_max)
+                                   : std::to_string(s.draft_max);
+  std::printf("speculative (%s, K %s): %lld target passes, %lld drafted, %lld accepted (%.1f%%), "
+              "mean accepted length %.2f, %.2f tokens per pass | draft %.3f s, verify %.3f s\n",
+              what.c_str(), k.c_str(), static_cast<long long>(st.rounds), static_cast<long long>(st.drafted),
+              static_cast<long long>(st.accepted), 100.0 * st.acceptance_rate(), st.mean_accepted_length(),
+              r->tokens_per_round(), st.draft_seconds, st.verify_seconds);
+  if (base)
+    std::printf("model alone: %zu tokens in %.3f s (%.1f t/s) | speedup %.2fx | identical output: %s\n",
+                base->tokens.size(), base->gen_seconds, base->gen_tokens_per_s(), speedup,
+                base->tokens == r->gen.tokens ? "yes"
+                : o.gen.sampler.temperature > 0 ? "no (sampling: the same distribution, other draws)"
+                                                : "no");
+  return 0;
+}
+
 int run_generate(GenerateOptions o) {
+  TANDEM_TRY_CLI(check_speculative_options(o.spec));
   auto model = DecoderModel::load(o.model.path);
   if (!model) return fail(model.error());
   ThreadPool pool(o.model.threads);
   Sequence seq(*model, pool, {.n_ctx = o.model.ctx});
   auto prompt = (*model)->tokenizer().encode(o.prompt, {.add_special = !o.no_special, .parse_special = true});
-  PieceFn stream;
-  if (!o.json) {
-    std::fwrite(o.prompt.data(), 1, o.prompt.size(), stdout);
-    std::fflush(stdout);
-    stream = [](std::string_view piece) {
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
-      std::fflush(stdout);
-    };
-  }
-  auto r = generate(seq, prompt, o.gen, stream);
+  if (o.spec.active()) return run_speculative(o, *model, pool, seq, prompt);
+  auto r = generate(seq, prompt, o.gen, stream_to_stdout(o));
   if (!r) return fail(r.error());
-  if (o.json) {
-    nlohmann::json j = {{"text", r->text},
-                        {"n_prompt", r->n_prompt},
-                        {"n_generated", r->tokens.size()},
-                        {"prompt_tokens_per_s", r->prompt_tokens_per_s()},
-                        {"generation_tokens_per_s", r->gen_tokens_per_s()},
-                        {"stopped_at_eog", r->stopped_at_eog},
-                        {"threads", pool.size()}};
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-  } else {
-    std::printf("\n\nprompt: %lld tokens in %.3f s (%.1f t/s) | generation: %zu tokens in %.3f s (%.1f t/s)\n",
-                static_cast<long long>(r->n_prompt), r->prompt_seconds, r->prompt_tokens_per_s(), r->tokens.size(),
-                r->gen_seconds, r->gen_tokens_per_s());
-  }
+  if (o.json)
+    print_json(generation_json(*r, pool.size()));
+  else
+    print_timings(*r);
   return 0;
 }
 
@@ -55,7 +201,7 @@ int run_generate(GenerateOptions o) {
 
 void add_generate_command(CLI::App& app, int& rc) {
   auto o = std::make_shared<GenerateOptions>();
-  auto* cmd = app.add_subcommand("generate", "Generate text with a model");
+  auto* cmd = app.add_subcommand("generate", "Generate text with a model (speculatively with --draft or --lookup)");
   add_model_options(cmd, o->model);
   cmd->add_option("-p,--prompt", o->prompt, "Prompt text")->required();
   cmd->add_option("-n,--n-predict", o->gen.n_predict, "Tokens to generate")->capture_default_str();
@@ -72,6 +218,18 @@ void add_generate_command(CLI::App& app, int& rc) {
   cmd->add_flag("--ignore-eos", [o](int64_t) { o->gen.stop_at_eog = false; }, "Keep generating past end-of-generation tokens");
   cmd->add_flag("--no-special", o->no_special, "Do not add BOS/EOS to the prompt");
   cmd->add_flag("--json", o->json, "Print one JSON object at the end instead of streaming");
+  SpeculativeOptions& sp = o->spec;
+  cmd->add_option("--draft", sp.draft_path, "Draft model (GGUF sharing the model's vocabulary): speculative decoding");
+  cmd->add_option("--lookup", sp.lookup, "Prompt-lookup drafting: match the last N..1 tokens earlier in the context (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--draft-max", sp.draft_max, "Tokens drafted per round (the largest, with --draft-adaptive)")
+      ->capture_default_str();
+  cmd->add_option("--draft-min", sp.draft_min, "Smallest draft length (adaptive) and tokens drafted before --draft-p-min may stop")
+      ->capture_default_str();
+  cmd->add_option("--draft-p-min", sp.draft_p_min, "Stop drafting when the draft's top probability falls below P (0: off)")
+      ->capture_default_str();
+  cmd->add_flag("--draft-adaptive", sp.adaptive, "Adapt the draft length to the running acceptance rate");
+  cmd->add_flag("--compare", sp.compare, "Also run the model alone and report the speedup and whether the output is identical");
   cmd->callback([o, &rc] { rc = run_generate(*o); });
 }
 

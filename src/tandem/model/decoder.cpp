@@ -37,6 +37,7 @@ Result<std::vector<float>> bind_vector(const GgufFile& f, const std::string& nam
 
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
   double ss = 0;
+#pragma omp simd reduction(+ : ss)
   for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
   const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
@@ -172,6 +173,7 @@ void Sequence::attention(int64_t layer, int64_t n_tok, int64_t pos0) {
       for (int64_t j = 0; j < n_kv; ++j) {
         const float* kr = K + j * kvw + kvh * hd;
         float s = 0;
+#pragma omp simd reduction(+ : s)
         for (int64_t d = 0; d < hd; ++d) s += q[d] * kr[d];
         s *= scale;
         sc[j] = s;
@@ -188,6 +190,7 @@ void Sequence::attention(int64_t layer, int64_t n_tok, int64_t pos0) {
       for (int64_t j = 0; j < n_kv; ++j) {
         const float p = sc[j] * inv;
         const float* vr = V + j * kvw + kvh * hd;
+#pragma omp simd
         for (int64_t d = 0; d < hd; ++d) out[d] += p * vr[d];
       }
     }
