@@ -4,6 +4,7 @@
 #include "tandem/base/thread_pool.h"
 
 #include <atomic>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -40,6 +41,26 @@ TEST(ThreadPool, ManyDispatchesInARow) {
   std::atomic<int64_t> total{0};
   for (int r = 0; r < 20000; ++r) pool.run([&](int ith, int) { total.fetch_add(ith + 1); });
   EXPECT_EQ(total.load(), 20000 * 3);
+}
+
+TEST(ThreadPool, OversubscribedPoolsFinishEveryPartOnce) {
+  // More runnable threads than cores: parts a descheduled worker has not claimed
+  // are taken by whoever runs, and still run exactly once.
+  std::vector<std::thread> clients;
+  std::atomic<int64_t> bad{0};
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&] {
+      ThreadPool pool(3);
+      for (int r = 0; r < 3000; ++r) {
+        std::atomic<int> parts[3] = {0, 0, 0};
+        pool.run([&](int ith, int) { parts[ith].fetch_add(1); });
+        for (auto& p : parts)
+          if (p.load() != 1) bad.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST(ThreadPool, DefaultSizeIsCoresPresent) {

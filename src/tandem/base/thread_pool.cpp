@@ -40,7 +40,7 @@ int ThreadPool::default_threads() {
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads > 0 ? n_threads : default_threads()) {
   workers_.reserve(static_cast<size_t>(n_threads_ - 1));
-  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
+  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -50,25 +50,37 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+void ThreadPool::work(uint64_t tag) {
+  uint64_t c = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((c >> 32) != tag || static_cast<int>(c & 0xffffffffu) >= n_threads_) return;
+    if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    task_(ctx_, static_cast<int>(c & 0xffffffffu), n_threads_);
+    // The part that completes the dispatch wakes the caller if it went to sleep
+    // (notify makes no system call when nobody waits).
+    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_threads_) done_.notify_one();
+    c = claim_.load(std::memory_order_acquire);
+  }
+}
+
 void ThreadPool::dispatch(Task task, void* ctx) {
   task_ = task;
   ctx_ = ctx;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  epoch_.fetch_add(1, std::memory_order_release);
+  done_.store(0, std::memory_order_relaxed);
+  const uint32_t e = epoch_.load(std::memory_order_relaxed) + 1;
+  claim_.store(static_cast<uint64_t>(e) << 32, std::memory_order_release);
+  epoch_.store(e, std::memory_order_release);
   epoch_.notify_all();
-  task(ctx, 0, n_threads_);
-  for (int left = pending_.load(std::memory_order_acquire); left != 0;) left = wait_change(pending_, left);
+  work(e);
+  for (int d = done_.load(std::memory_order_acquire); d != n_threads_;) d = wait_change(done_, d);
 }
 
-void ThreadPool::worker(int ith) {
+void ThreadPool::worker() {
   uint32_t seen = 0;
   for (;;) {
     seen = wait_change(epoch_, seen);
     if (stop_.load(std::memory_order_relaxed)) return;
-    task_(ctx_, ith, n_threads_);
-    // The last one to finish wakes the caller if it went to sleep (cheap otherwise:
-    // notify makes no system call when nobody waits).
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+    work(seen);
   }
 }
 

@@ -1,12 +1,19 @@
 // A fork-join thread pool for the forward pass. Small models spend most of a
-// token on synchronisation, so workers spin briefly on an atomic epoch before
-// sleeping (std::atomic::wait, a futex), and the caller takes part in the work:
-// a dispatch costs well under a microsecond while the pool is hot.
+// token on synchronisation, so threads spin briefly before sleeping
+// (std::atomic::wait, a futex), and the caller takes part in the work: a
+// dispatch costs well under a microsecond while the pool is hot.
+//
+// A task is split into parts fn(i, n), i in [0, n), n = size(). Threads claim
+// parts from a shared counter, so a worker that the OS has not scheduled (more
+// runnable threads than cores) does not stall the others: whoever is running
+// takes the parts it has not claimed. Each part runs exactly once, on one
+// thread; callers may key scratch space by i, never by the thread.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace tandem {
@@ -21,8 +28,8 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // Runs fn(ith, nth) on every thread of the pool (ith = 0 is the caller) and
-  // returns when all are done. fn must not call run() on the same pool.
+  // Runs fn(i, n) for every part i of n = size() and returns when all are done.
+  // fn must not call run() on the same pool.
   template <class Fn>
   void run(Fn&& fn) {
     if (n_threads_ == 1) {
@@ -32,7 +39,7 @@ class ThreadPool {
     dispatch(&invoke<std::remove_reference_t<Fn>>, &fn);
   }
 
-  // Splits [0, n) into contiguous chunks, one per thread: fn(begin, end).
+  // Splits [0, n) into contiguous chunks, one per part: fn(begin, end).
   template <class Fn>
   void parallel_for(int64_t n, Fn&& fn) {
     run([&](int ith, int nth) {
@@ -50,15 +57,22 @@ class ThreadPool {
     (*static_cast<Fn*>(ctx))(ith, nth);
   }
   void dispatch(Task task, void* ctx);
-  void worker(int ith);
+  // Claims and runs parts of the dispatch tagged `tag` until none is left.
+  void work(uint64_t tag);
+  void worker();
 
   int n_threads_;
   std::vector<std::thread> workers_;
-  // Written by the caller before the epoch is bumped; read by workers after they see it.
+  // Written by the caller before a dispatch is published; read by a thread only
+  // after it has claimed a part of that dispatch, which the caller waits for.
   Task task_ = nullptr;
   void* ctx_ = nullptr;
-  alignas(64) std::atomic<uint32_t> epoch_{0};  // 32-bit: waits map directly onto a futex
-  alignas(64) std::atomic<int> pending_{0};
+  // The current dispatch: (tag << 32) | next unclaimed part. A claim is a CAS
+  // that succeeds only while the tag is current, so a late thread can never
+  // claim a part of a later dispatch believing it belongs to an earlier one.
+  alignas(64) std::atomic<uint64_t> claim_{0};
+  alignas(64) std::atomic<uint32_t> epoch_{0};  // bumped per dispatch; 32-bit so waits map onto a futex
+  alignas(64) std::atomic<int> done_{0};        // parts finished in the current dispatch
   alignas(64) std::atomic<bool> stop_{false};
 };
 
