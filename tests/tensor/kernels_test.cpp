@@ -155,11 +155,21 @@ TEST_P(KernelPath, TokensAreBatchAndSplitInvariant) {
     const WeightView w{t, wbytes.data(), n_in, n_out, row_bytes(t, n_in)};
     const auto x = gaussian(static_cast<size_t>(n_in * n_tokens), 22);
     const auto all = run_matmul(k_, w, x, n_tokens);
+    std::vector<std::vector<float>> ones;
     for (int64_t tk = 0; tk < n_tokens; ++tk) {
       const std::vector<float> xt(x.begin() + tk * n_in, x.begin() + (tk + 1) * n_in);
-      const auto one = run_matmul(k_, w, xt, 1);
-      ASSERT_EQ(std::memcmp(one.data(), all.data() + tk * n_out, n_out * sizeof(float)), 0)
+      ones.push_back(run_matmul(k_, w, xt, 1));
+      ASSERT_EQ(std::memcmp(ones.back().data(), all.data() + tk * n_out, n_out * sizeof(float)), 0)
           << label(t, k_.isa) << " token " << tk;
+    }
+    // Every batch size against one token at a time: the fused kernels of 2..8
+    // tokens and the tile path's runs of 8 with each remainder.
+    for (int64_t nb = 2; nb < n_tokens; ++nb) {
+      const std::vector<float> xb(x.begin(), x.begin() + nb * n_in);
+      const auto batch = run_matmul(k_, w, xb, nb);
+      for (int64_t tk = 0; tk < nb; ++tk)
+        ASSERT_EQ(std::memcmp(ones[static_cast<size_t>(tk)].data(), batch.data() + tk * n_out, n_out * sizeof(float)), 0)
+            << label(t, k_.isa) << " batch " << nb << " token " << tk;
     }
     // The same rows computed in ranges [0, 5), [5, 6), [6, 22) by "threads".
     Activations acts;
@@ -168,13 +178,20 @@ TEST_P(KernelPath, TokensAreBatchAndSplitInvariant) {
     for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, 5}, {5, 6}, {6, 22}})
       matmul(k_, w, acts, split.data(), n_out, r0, r1);
     ASSERT_EQ(std::memcmp(split.data(), all.data(), all.size() * sizeof(float)), 0) << label(t, k_.isa);
+    // The same split for a small batch (the fused kernels).
+    prepare_activations(k_, t, x.data(), 5, n_in, n_in, acts);
+    std::vector<float> small(static_cast<size_t>(5 * n_out), -1.0f);
+    for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, 5}, {5, 6}, {6, 22}})
+      matmul(k_, w, acts, small.data(), n_out, r0, r1);
+    ASSERT_EQ(std::memcmp(small.data(), all.data(), small.size() * sizeof(float)), 0) << label(t, k_.isa) << " 5 tokens";
   }
 }
 
 TEST_P(KernelPath, LongRowsUseAHeapTile) {
   // 10240 elements: the tile of 4 rows outgrows the kernels' stack scratch.
   for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q6_K, GgmlType::F16}) {
-    const int64_t n_in = 10240, n_out = 5, n_tokens = 2;
+    // 17 tokens: more than the fused small-batch kernels take, so the tile path runs.
+    const int64_t n_in = 10240, n_out = 5, n_tokens = 17;
     const auto wbytes = make_weights(t, n_out, n_in, 51);
     const WeightView w{t, wbytes.data(), n_in, n_out, row_bytes(t, n_in)};
     const auto x = gaussian(static_cast<size_t>(n_in * n_tokens), 52);

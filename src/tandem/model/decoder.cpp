@@ -43,12 +43,22 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
 }
 
-// Rotates one head in place at position pos.
-void rope(float* v, int64_t n_rot, const float* inv_freq, float pos, RopeStyle style) {
+// The rotation of position pos: cs[2i], cs[2i + 1] = cos, sin of pos * inv_freq[i].
+// Computed once per token and shared by every head of every layer (the angles
+// depend on the position only), rather than once per head and layer.
+void rope_angles(int64_t n_rot, const float* inv_freq, float pos, float* cs) {
+  for (int64_t i = 0; i < n_rot / 2; ++i) {
+    const float theta = pos * inv_freq[i];
+    cs[2 * i] = std::cos(theta);
+    cs[2 * i + 1] = std::sin(theta);
+  }
+}
+
+// Rotates one head in place by the angles of rope_angles.
+void rope(float* v, int64_t n_rot, const float* cs, RopeStyle style) {
   const int64_t half = n_rot / 2;
   for (int64_t i = 0; i < half; ++i) {
-    const float theta = pos * inv_freq[i];
-    const float c = std::cos(theta), s = std::sin(theta);
+    const float c = cs[2 * i], s = cs[2 * i + 1];
     const int64_t a = style == RopeStyle::kNorm ? 2 * i : i;
     const int64_t b = style == RopeStyle::kNorm ? 2 * i + 1 : i + half;
     const float x0 = v[a], x1 = v[b];
@@ -244,6 +254,10 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
     dequantize_row(model_->token_embd().type, model_->token_embd().row(tokens[static_cast<size_t>(i)]),
                          x_.data() + i * E, E);
 
+  std::vector<float> rope_cs(static_cast<size_t>(n * c.n_rot));  // per token: (cos, sin) x n_rot / 2
+  for (int64_t i = 0; i < n; ++i)
+    rope_angles(c.n_rot, rope_inv_freq_.data(), static_cast<float>(pos0 + i), rope_cs.data() + i * c.n_rot);
+
   for (int64_t il = 0; il < c.n_layer; ++il) {
     const LayerWeights& L = model_->layers()[static_cast<size_t>(il)];
     for (int64_t i = 0; i < n; ++i) rms_norm(x_.data() + i * E, L.attn_norm.data(), xn_.data() + i * E, E, c.rms_eps);
@@ -259,9 +273,9 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
         for (int64_t j = 0; j < KW; ++j) k[j] += L.bk[static_cast<size_t>(j)];
         for (int64_t j = 0; j < KW; ++j) v[j] += L.bv[static_cast<size_t>(j)];
       }
-      const float pos = static_cast<float>(pos0 + i);
-      for (int64_t h = 0; h < c.n_head; ++h) rope(q + h * c.head_dim, c.n_rot, rope_inv_freq_.data(), pos, c.rope);
-      for (int64_t h = 0; h < c.n_head_kv; ++h) rope(k + h * c.head_dim, c.n_rot, rope_inv_freq_.data(), pos, c.rope);
+      const float* cs = rope_cs.data() + i * c.n_rot;
+      for (int64_t h = 0; h < c.n_head; ++h) rope(q + h * c.head_dim, c.n_rot, cs, c.rope);
+      for (int64_t h = 0; h < c.n_head_kv; ++h) rope(k + h * c.head_dim, c.n_rot, cs, c.rope);
       std::memcpy(Kc + i * KW, k, static_cast<size_t>(KW) * sizeof(float));
       std::memcpy(Vc + i * KW, v, static_cast<size_t>(KW) * sizeof(float));
     }

@@ -2,7 +2,8 @@
 // group into the tile layout of tile.h (u8 codes, lane = (row, block)), then run
 // a microkernel over the tokens 8 at a time: per quad one vpdpbusd per token
 // advances 16 (row, block) dot products by 4 elements, so decoding is paid once
-// per weight and shared by all tokens. Float types: 4 rows x up to 4 tokens of
+// per weight and shared by all tokens. Up to 8 tokens skip the tile: each group
+// is decoded into registers and dotted with every token at once. Float types: 4 rows x up to 4 tokens of
 // fp32 FMAs straight from the GGUF rows (f16/bf16 widened once per load).
 // Every function carries TANDEM_TARGET_AVX512, so the file is safe to link into
 // a binary that runs on AVX2-only CPUs (the table is only selected when the CPU
@@ -54,14 +55,23 @@ T512_INLINE __m512i lanes_to_quads(__m512i v) {
   return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), v);
 }
 
-// a[r] lane i = quad i's 16 bytes of row r -> out[i*64 + r*16]: a 4x4 transpose of 128-bit lanes.
-T512_INLINE void transpose_store(__m512i a0, __m512i a1, __m512i a2, __m512i a3, uint8_t* out) {
+// a[r] lane i = quad i's 16 bytes of row r -> q[i] lane r: a 4x4 transpose of
+// 128-bit lanes, giving the tile's quad registers (tile.h) without a store.
+T512_INLINE void transpose_4x128(__m512i a0, __m512i a1, __m512i a2, __m512i a3, __m512i* q) {
   const __m512i t0 = _mm512_shuffle_i64x2(a0, a1, 0x44), t1 = _mm512_shuffle_i64x2(a0, a1, 0xEE);
   const __m512i t2 = _mm512_shuffle_i64x2(a2, a3, 0x44), t3 = _mm512_shuffle_i64x2(a2, a3, 0xEE);
-  _mm512_store_si512(out + 0, _mm512_shuffle_i64x2(t0, t2, 0x88));
-  _mm512_store_si512(out + 64, _mm512_shuffle_i64x2(t0, t2, 0xDD));
-  _mm512_store_si512(out + 128, _mm512_shuffle_i64x2(t1, t3, 0x88));
-  _mm512_store_si512(out + 192, _mm512_shuffle_i64x2(t1, t3, 0xDD));
+  q[0] = _mm512_shuffle_i64x2(t0, t2, 0x88);
+  q[1] = _mm512_shuffle_i64x2(t0, t2, 0xDD);
+  q[2] = _mm512_shuffle_i64x2(t1, t3, 0x88);
+  q[3] = _mm512_shuffle_i64x2(t1, t3, 0xDD);
+}
+
+// The same transpose stored at out[i*64 + r*16].
+T512_INLINE void transpose_store(__m512i a0, __m512i a1, __m512i a2, __m512i a3, uint8_t* out) {
+  __m512i q[4];
+  transpose_4x128(a0, a1, a2, a3, q);
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) _mm512_store_si512(out + i * 64, q[i]);
 }
 
 // ---------------------------------------------------------------------------
@@ -392,16 +402,121 @@ struct Scales<GgmlType::Q6_K> {
   }
 };
 
+// Group g of the 4 rows in quad form: 128-bit lane i of lo[r] (hi[r]) holds
+// quad i (4 + i) of row r's 4 blocks, dword 4i + b = block b (lanes_to_quads of
+// Codes' lane form; the activations' group layout has the same form).
+template <GgmlType W>
+struct QuadForm {
+  static constexpr bool kDirect = false;  // built from Codes: lane form plus a permute per register
+  T512_INLINE static void run(const Rows& rs, int64_t g, __m512i* lo, __m512i* hi) {
+    Codes<W>::run4(rs, g, lo, hi);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) {
+      lo[r] = lanes_to_quads(lo[r]);
+      if constexpr (tile::quads(affine_block_size_v<W>) == 8) hi[r] = lanes_to_quads(hi[r]);
+    }
+  }
+};
+
+// 32 bytes at p and 32 at p + S in one register (one 256-bit insert; a masked
+// load measured no faster).
+T512_INLINE __m512i block_pair(const uint8_t* p, int S) {
+  const __m512i first = _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_inserti64x4(first, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + S)), 1);
+}
+
+// Q8_0 straight into quad form: a row's blocks come two per register (32 codes
+// each, 256-bit pieces) and a two-source dword permute per half picks dword
+// 4i + b, instead of Codes' three 128-bit inserts per register plus a permute.
+// Inserts and permutes compete for the shuffle unit, which bounds decoding, and
+// decoding is the fixed per-group cost of every kernel (a small batch's largest).
+template <>
+struct QuadForm<GgmlType::Q8_0> {
+  static constexpr bool kDirect = true;
+  T512_INLINE static void run(const Rows& rs, int64_t g, __m512i* lo, __m512i* hi) {
+    constexpr int S = sizeof(BlockQ8_0);
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));  // code + 128: unsigned for vpdpbusd
+    const __m512i pick_lo = _mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27);
+    const __m512i pick_hi = _mm512_add_epi32(pick_lo, _mm512_set1_epi32(4));
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) {
+      const uint8_t* p = rs.p[r] + g * 4 * S + 2;  // block 0's codes
+      const __m512i x = _mm512_xor_si512(block_pair(p, S), flip), y = _mm512_xor_si512(block_pair(p + 2 * S, S), flip);
+      lo[r] = _mm512_permutex2var_epi32(x, pick_lo, y);
+      hi[r] = _mm512_permutex2var_epi32(x, pick_hi, y);
+    }
+  }
+};
+
+// Legacy 4-bit codes (16 bytes at QS of each block, stride S) straight into quad
+// form: one two-source word permute puts bytes 4i..4i+3 of block b at dword
+// 4i + b (blocks start an even number of bytes apart, so words suffice, and no
+// VBMI is needed); the low nibbles are then quads 0..3 and the high ones 4..7.
+template <int S, int QS>
+struct NibbleQuads {
+  static constexpr int kLast = (3 * S + 15) / 2;  // the last word needed, from the first block's codes
+  struct Index {
+    alignas(64) uint16_t w[32];
+  };
+  static constexpr Index index() {
+    Index x{};
+    for (int i = 0; i < 4; ++i)
+      for (int b = 0; b < 4; ++b)
+        for (int k = 0; k < 2; ++k) x.w[2 * (4 * i + b) + k] = static_cast<uint16_t>(b * S / 2 + 2 * i + k);
+    return x;
+  }
+  static_assert(S % 2 == 0 && QS % 2 == 0 && kLast >= 32 && kLast < 64);
+
+  T512_INLINE static void run(const uint8_t* group, __m512i& lo, __m512i& hi) {
+    static constexpr Index kIndex = index();
+    const uint8_t* q = group + QS;
+    const __m512i z0 = _mm512_loadu_si512(q);
+    // Words 32..kLast from a masked load: never past the group's end.
+    const __m512i z1 = _mm512_maskz_loadu_epi16(static_cast<__mmask32>((1ull << (kLast - 31)) - 1), q + 64);
+    const __m512i v = _mm512_permutex2var_epi16(z0, _mm512_load_si512(kIndex.w), z1);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    lo = _mm512_and_si512(v, m4);
+    hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+  }
+};
+
+template <>
+struct QuadForm<GgmlType::Q4_0> {
+  static constexpr bool kDirect = true;
+  T512_INLINE static void run(const Rows& rs, int64_t g, __m512i* lo, __m512i* hi) {
+    constexpr int S = sizeof(BlockQ4_0);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) NibbleQuads<S, 2>::run(rs.p[r] + g * 4 * S, lo[r], hi[r]);
+  }
+};
+
+template <>
+struct QuadForm<GgmlType::Q4_1> {
+  static constexpr bool kDirect = true;
+  T512_INLINE static void run(const Rows& rs, int64_t g, __m512i* lo, __m512i* hi) {
+    constexpr int S = sizeof(BlockQ4_1);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) NibbleQuads<S, 4>::run(rs.p[r] + g * 4 * S, lo[r], hi[r]);
+  }
+};
+
+// Group g of the 4 rows as the tile's quad registers (wq[i] = tile.h's quad i).
+template <GgmlType W>
+T512_INLINE void tile_quads(const Rows& rs, int64_t g, __m512i* wq) {
+  __m512i lo[4], hi[4];
+  QuadForm<W>::run(rs, g, lo, hi);
+  transpose_4x128(lo[0], lo[1], lo[2], lo[3], wq);
+  if constexpr (tile::quads(affine_block_size_v<W>) == 8) transpose_4x128(hi[0], hi[1], hi[2], hi[3], wq + 4);
+}
+
 // Decodes group g of 4 rows into one tile group (tile.h layout).
 template <GgmlType W>
 T512_INLINE void unpack_group(const Rows& rs, int64_t g, uint8_t* out) {
   constexpr int Q = tile::quads(affine_block_size_v<W>);
-  __m512i lo[4], hi[4];
-  Codes<W>::run4(rs, g, lo, hi);
-  transpose_store(lanes_to_quads(lo[0]), lanes_to_quads(lo[1]), lanes_to_quads(lo[2]), lanes_to_quads(lo[3]), out);
-  if constexpr (Q == 8)
-    transpose_store(lanes_to_quads(hi[0]), lanes_to_quads(hi[1]), lanes_to_quads(hi[2]), lanes_to_quads(hi[3]),
-                    out + 256);
+  __m512i wq[Q];
+  tile_quads<W>(rs, g, wq);
+#pragma GCC unroll 8
+  for (int i = 0; i < Q; ++i) _mm512_store_si512(out + i * 64, wq[i]);
   __m512 d, m;
   Scales<W>::run(rs, g, d, m);
   _mm512_store_ps(reinterpret_cast<float*>(out + Q * 64), d);
@@ -513,6 +628,14 @@ T512_INLINE __m512i sum_quads(const __m512i* s) {
   return lanes_to_quads(u);  // the same 4x4 transpose: (b, r) -> (r, b)
 }
 
+// Sums each row's 4 quads per block from quad form: s[r] 128-bit lane i, dword
+// b -> lanes (r, b), by 128-bit lane shuffles (a 4x4 transpose with adds).
+T512_INLINE __m512i sum_quad_lanes(const __m512i* s) {
+  const __m512i u01 = _mm512_add_epi32(_mm512_shuffle_i64x2(s[0], s[1], 0x44), _mm512_shuffle_i64x2(s[0], s[1], 0xEE));
+  const __m512i u23 = _mm512_add_epi32(_mm512_shuffle_i64x2(s[2], s[3], 0x44), _mm512_shuffle_i64x2(s[2], s[3], 0xEE));
+  return _mm512_add_epi32(_mm512_shuffle_i64x2(u01, u23, 0x88), _mm512_shuffle_i64x2(u01, u23, 0xDD));
+}
+
 // One token, fused: decode each group in registers and dot it at once (no tile
 // round trip), with the tile kernel's float operations, so results are equal.
 template <GgmlType W>
@@ -525,20 +648,35 @@ T512 void gen_tile(const Rows& rs, int64_t n_in, const uint8_t* act, float* y, i
   __m512 acc = _mm512_setzero_ps();
   for (int64_t g = 0; g < g_full; ++g) {
     const uint8_t* ag = act + g * agb;
-    __m512i lo[4], hi[4], s[4];
-    Codes<W>::run4(rs, g, lo, hi);
-    // Activations back from (quad, block) to lane form (block, quad).
-    const __m512i a_lo = lanes_to_quads(_mm512_loadu_si512(ag));
+    __m512i lo[4], hi[4], s[4], isum;
+    if constexpr (QuadForm<W>::kDirect) {
+      // Weights in quad form meet the activations as stored.
+      QuadForm<W>::run(rs, g, lo, hi);
+      const __m512i a_lo = _mm512_loadu_si512(ag);
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r) s[r] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[r], a_lo);
-    if constexpr (Q == 8) {
-      const __m512i a_hi = lanes_to_quads(_mm512_loadu_si512(ag + 64));
+      for (int r = 0; r < 4; ++r) s[r] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[r], a_lo);
+      if constexpr (Q == 8) {
+        const __m512i a_hi = _mm512_loadu_si512(ag + 64);
 #pragma GCC unroll 4
-      for (int r = 0; r < 4; ++r) s[r] = _mm512_dpbusd_epi32(s[r], hi[r], a_hi);
+        for (int r = 0; r < 4; ++r) s[r] = _mm512_dpbusd_epi32(s[r], hi[r], a_hi);
+      }
+      isum = sum_quad_lanes(s);
+    } else {
+      Codes<W>::run4(rs, g, lo, hi);
+      // Activations back from (quad, block) to lane form (block, quad).
+      const __m512i a_lo = lanes_to_quads(_mm512_loadu_si512(ag));
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) s[r] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[r], a_lo);
+      if constexpr (Q == 8) {
+        const __m512i a_hi = lanes_to_quads(_mm512_loadu_si512(ag + 64));
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; ++r) s[r] = _mm512_dpbusd_epi32(s[r], hi[r], a_hi);
+      }
+      isum = sum_quads(s);
     }
     __m512 d, m;
     Scales<W>::run(rs, g, d, m);
-    acc = group_epilogue(acc, sum_quads(s), d, m, ag + Q * 16);
+    acc = group_epilogue(acc, isum, d, m, ag + Q * 16);
   }
   if (g_full < G) {
     alignas(64) uint8_t wg[tile::weight_group_bytes(bs)];
@@ -546,6 +684,68 @@ T512 void gen_tile(const Rows& rs, int64_t n_in, const uint8_t* act, float* y, i
     tile_group<Q, 1>(&acc, wg, act + g_full * agb, 0);
   }
   store_rows(acc, y, nr);
+}
+
+// A few tokens (2..kMaxTokens), fused: each group of the 4 rows is decoded once
+// into the tile's quad registers (unpack_group without its stores) and dotted
+// with every token at once. Small batches (speculative verification) then
+// stream the weights with the one-token kernel's prefetching and skip the
+// tile's store and reload. Per token the float
+// operations are tile_group's (integer sums are exact, so their grouping does
+// not matter), so results equal the other kernels' bit for bit.
+template <GgmlType W, int T>
+T512 void gen_tile_tokens(const Rows& rs, int64_t n_in, const uint8_t* act, size_t astride, float* y, int64_t ldy,
+                          int nr) {
+  constexpr int bs = affine_block_size_v<W>;
+  constexpr int Q = tile::quads(bs);
+  constexpr size_t agb = tile::act_group_bytes(bs);
+  const int64_t G = affine_groups(W, n_in);
+  const int64_t g_full = n_in / (int64_t{kGroupBlocks} * bs);
+  __m512 acc[T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < g_full; ++g) {
+    __m512i wq[Q];
+    tile_quads<W>(rs, g, wq);
+    __m512 d, m;
+    Scales<W>::run(rs, g, d, m);
+    const uint8_t* ag = act + g * agb;
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      const uint8_t* at = ag + t * astride;
+      __m512i s = _mm512_setzero_si512();
+#pragma GCC unroll 8
+      for (int i = 0; i < Q; ++i)
+        s = _mm512_dpbusd_epi32(
+            s, wq[i], _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at + i * 16))));
+      acc[t] = group_epilogue(acc[t], s, d, m, at + Q * 16);
+    }
+  }
+  if (g_full < G) {
+    alignas(64) uint8_t wg[tile::weight_group_bytes(bs)];
+    pack_partial_group<W>(rs, n_in, g_full, wg);
+    tile_group<Q, T>(acc, wg, act + g_full * agb, astride);
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) store_rows(acc[t], y + t * ldy, nr);
+}
+
+// Batches of up to kMaxTokens take the fused kernels. Larger ones take the tile
+// path: fused runs of 8 would decode each group once per run, which measured
+// slower than one tile decode shared by all tokens.
+template <GgmlType W>
+T512 void gen_tile_run(const Rows& rs, int64_t n_in, const uint8_t* act, size_t astride, float* y, int64_t ldy,
+                       int nr, int64_t n) {
+  switch (n) {
+    case 1: gen_tile<W>(rs, n_in, act, y, nr); break;
+    case 2: gen_tile_tokens<W, 2>(rs, n_in, act, astride, y, ldy, nr); break;
+    case 3: gen_tile_tokens<W, 3>(rs, n_in, act, astride, y, ldy, nr); break;
+    case 4: gen_tile_tokens<W, 4>(rs, n_in, act, astride, y, ldy, nr); break;
+    case 5: gen_tile_tokens<W, 5>(rs, n_in, act, astride, y, ldy, nr); break;
+    case 6: gen_tile_tokens<W, 6>(rs, n_in, act, astride, y, ldy, nr); break;
+    case 7: gen_tile_tokens<W, 7>(rs, n_in, act, astride, y, ldy, nr); break;
+    default: gen_tile_tokens<W, kMaxTokens>(rs, n_in, act, astride, y, ldy, nr); break;
+  }
 }
 
 // Scratch for one tile: on the stack up to kStackTile bytes, else on the heap.
@@ -569,11 +769,11 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
   constexpr int Q = tile::quads(bs);
   constexpr size_t wgb = tile::weight_group_bytes(bs);
   const size_t rb = row_bytes(W, w.n_in);
-  if (a.n_tokens == 1) {
+  if (a.n_tokens <= kMaxTokens) {
     for (int64_t rt = r0; rt < r1; rt += tile::kRows) {
       prefetch_rows(w, rt + kPrefetchTiles * tile::kRows, r1, rb);
-      const Rows rs = tile_rows(w, rt, r1);
-      gen_tile<W>(rs, w.n_in, a.token(0), y + rt, static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt)));
+      gen_tile_run<W>(tile_rows(w, rt, r1), w.n_in, a.token(0), a.token_bytes, y + rt, ldy,
+                      static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt)), a.n_tokens);
     }
     return;
   }
