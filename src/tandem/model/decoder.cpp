@@ -254,9 +254,9 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
     dequantize_row(model_->token_embd().type, model_->token_embd().row(tokens[static_cast<size_t>(i)]),
                          x_.data() + i * E, E);
 
-  std::vector<float> rope_cs(static_cast<size_t>(n * c.n_rot));  // per token: (cos, sin) x n_rot / 2
+  rope_cs_.resize(static_cast<size_t>(n * c.n_rot));  // per token: (cos, sin) x n_rot / 2
   for (int64_t i = 0; i < n; ++i)
-    rope_angles(c.n_rot, rope_inv_freq_.data(), static_cast<float>(pos0 + i), rope_cs.data() + i * c.n_rot);
+    rope_angles(c.n_rot, rope_inv_freq_.data(), static_cast<float>(pos0 + i), rope_cs_.data() + i * c.n_rot);
 
   for (int64_t il = 0; il < c.n_layer; ++il) {
     const LayerWeights& L = model_->layers()[static_cast<size_t>(il)];
@@ -273,7 +273,7 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
         for (int64_t j = 0; j < KW; ++j) k[j] += L.bk[static_cast<size_t>(j)];
         for (int64_t j = 0; j < KW; ++j) v[j] += L.bv[static_cast<size_t>(j)];
       }
-      const float* cs = rope_cs.data() + i * c.n_rot;
+      const float* cs = rope_cs_.data() + i * c.n_rot;
       for (int64_t h = 0; h < c.n_head; ++h) rope(q + h * c.head_dim, c.n_rot, cs, c.rope);
       for (int64_t h = 0; h < c.n_head_kv; ++h) rope(k + h * c.head_dim, c.n_rot, cs, c.rope);
       std::memcpy(Kc + i * KW, k, static_cast<size_t>(KW) * sizeof(float));

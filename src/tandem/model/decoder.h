@@ -98,6 +98,7 @@ class Sequence {
   ThreadPool& pool_;
   KvCache kv_;
   std::vector<float> rope_inv_freq_;  // (n_rot / 2)
+  std::vector<float> rope_cs_;        // (n_tok, n_rot): cos, sin per rotated pair of each token
   // Scratch, grown to the largest batch seen: x, norm (n_tok, n_embd); q (n_tok, n_embd_q);
   // k, v (n_tok, n_embd_kv); att (n_tok, n_embd_q); gate, up (n_tok, n_ff); logits.
   std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, logits_;
