@@ -1,32 +1,54 @@
 #!/usr/bin/env bash
-# make demo: tandem's main job on its built-in defaults. Uses the house models in
-# models/ when they are there; until then, the reference fixtures laid beside the
-# checkout (../shared), which is where CI and a fresh clone find them.
+# make demo: tandem's main job on its built-in house models (models/): the large
+# model alone, then with the small model drafting (speculative decoding) on a
+# few prompts — same text, fewer large-model passes — and a cascade where the
+# small model answers first and hands hard prompts to the large one.
 set -euo pipefail
 TANDEM=${1:-build/tandem}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SHARED=$(cd "$ROOT/.." && pwd)/shared/fixtures
+LARGE=$ROOT/models/house-large.gguf
+SMALL=$ROOT/models/house-small.gguf
+THREADS=${THREADS:-2}
+N=${N:-64}
+# Draft up to 4 tokens, stopping early when the draft is unsure (top probability < 0.6).
+DRAFT_OPTS=${DRAFT_OPTS:-"--draft-max 4 --draft-p-min 0.6"}
+for f in "$LARGE" "$SMALL"; do
+  [ -f "$f" ] || { echo "demo: $f is missing (make house-models rebuilds it)" >&2; exit 1; }
+done
+bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 
-if [ -f "$ROOT/models/house-large.gguf" ]; then
-  MODEL=$ROOT/models/house-large.gguf
-elif [ -f "$SHARED/models/llama-gqa-spm-q8_0.gguf" ]; then
-  MODEL=$SHARED/models/llama-gqa-spm-q8_0.gguf
-else
-  echo "demo: no model found (models/house-large.gguf or ../shared/fixtures/models)" >&2
-  exit 1
-fi
-PROMPT="In the beginning God created the heaven and the earth."
+bold "tandem demo: house-large ($(du -h "$LARGE" | cut -f1)) and house-small ($(du -h "$SMALL" | cut -f1)), trained on the KJV Bible"
+"$TANDEM" generate -m "$LARGE" -p "In the beginning God created" -n 24 --temp 0 -t "$THREADS"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+bold "Speculative decoding: house-small drafts ($DRAFT_OPTS), house-large verifies (greedy, $N tokens, $THREADS threads)"
+PROMPTS=(
+  "And God said, Let there be"
+  "The LORD is my shepherd;"
+  "And Jesus answered and said unto them,"
+  "Blessed are the"
+  "And it came to pass after these things, that"
+)
+printf '%-42s %9s %9s %8s %10s %8s %9s\n' prompt "alone t/s" "spec t/s" speedup acceptance "mean acc" identical
+tot_a=0; tot_s=0
+for p in "${PROMPTS[@]}"; do
+  j=$("$TANDEM" generate -m "$LARGE" --draft "$SMALL" $DRAFT_OPTS -p "$p" -n "$N" --temp 0 --ignore-eos \
+        -t "$THREADS" --compare --json)
+  printf '%-42s %9.0f %9.0f %7.2fx %9.0f%% %8.2f %9s\n' "\"$p\"" \
+    "$(jq '.baseline.generation_tokens_per_s' <<<"$j")" "$(jq '.generation_tokens_per_s' <<<"$j")" \
+    "$(jq '.speedup' <<<"$j")" "$(jq '.speculative.acceptance_rate * 100' <<<"$j")" \
+    "$(jq '.speculative.mean_accepted_length' <<<"$j")" "$(jq -r '.baseline.identical' <<<"$j")"
+done
+bold "One of them in full:"
+"$TANDEM" generate -m "$LARGE" --draft "$SMALL" $DRAFT_OPTS -p "${PROMPTS[0]}" -n 40 --temp 0 -t "$THREADS"
 
-step "The model file: tandem gguf info (first lines)"
-"$TANDEM" gguf info "$MODEL" --max-items 4 | head -30
-
-step "Tokenizing with the model's own tokenizer: tandem tokenize"
-"$TANDEM" tokenize -m "$MODEL" -p "$PROMPT"
-
-step "Generating: tandem generate (greedy, 32 tokens)"
-"$TANDEM" generate -m "$MODEL" -p "$PROMPT" -n 32 --temp 0
-
-step "Speed: tandem bench"
-"$TANDEM" bench -m "$MODEL" -p 64 -n 32 -r 3
+# Cascade: house-small answers each prompt of the built-in KJV set (opening words
+# of validation verses; the reference is the verse's continuation) and escalates
+# answers whose mean token log-prob is below the threshold to house-large.
+# --sweep also prints what every threshold costs in large-model tokens and
+# gives in token F1 against the references.
+bold "Cascade: house-small first, house-large when mean log-prob < -1.9 (scripts/demo_prompts.jsonl)"
+CASCADE_OUT=$(mktemp -d)
+"$TANDEM" cascade --small "$SMALL" --large "$LARGE" -i "$ROOT/scripts/demo_prompts.jsonl" \
+  -o "$CASCADE_OUT/cascade.jsonl" --score mean --threshold -1.9 -n 40 -t "$THREADS" \
+  --sweep --plot "$CASCADE_OUT/cost_quality.svg"
+echo "per-request results: $CASCADE_OUT/cascade.jsonl (answer, model, score, reason, tokens)"

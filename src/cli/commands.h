@@ -19,6 +19,10 @@ void add_bench_command(CLI::App& app, int& rc);
 void add_corpus_command(CLI::App& app, int& rc);
 void add_train_tokenizer_command(CLI::App& app, int& rc);
 void add_train_command(CLI::App& app, int& rc);
+void add_distill_command(CLI::App& app, int& rc);
+void add_distill_eval_command(CLI::App& app, int& rc);
+void add_cascade_command(CLI::App& app, int& rc);
+void add_route_command(CLI::App& app, int& rc);
 
 // Options every model-running command shares: -m, -t, --ctx.
 struct ModelArgs {

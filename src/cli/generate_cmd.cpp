@@ -3,7 +3,9 @@
 // --lookup N it decodes speculatively (the small model or prompt lookup
 // drafts, the model verifies); the output is the model's own (identical when
 // greedy), and acceptance, tokens per target pass and, with --compare, the
-// speedup over the model alone are reported.
+// speedup over the model alone are reported. With --amateur (contrastive
+// decoding) or --proxy-base/--proxy-tuned (proxy-tuning) every token is sampled
+// from the models' combined logits (combined_generator.h).
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -11,7 +13,9 @@
 #include <string>
 #include <nlohmann/json.hpp>
 
+#include "cli/combine_models.h"
 #include "cli/commands.h"
+#include "tandem/collab/combined_generator.h"
 #include "tandem/collab/generator.h"
 #include "tandem/collab/model_draft.h"
 #include "tandem/collab/prompt_lookup.h"
@@ -38,6 +42,7 @@ struct GenerateOptions {
   std::string prompt;
   GenerateParams gen;
   SpeculativeOptions spec;
+  CombineOptions combine;
   bool json = false;
   bool no_special = false;
 };
@@ -180,14 +185,51 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
   return 0;
 }
 
+int run_combined(const GenerateOptions& o, const std::shared_ptr<const DecoderModel>& model, ThreadPool& pool,
+                 const Sequence& seq, const std::vector<int32_t>& prompt) {
+  auto cm = load_combined_models(o.combine, model, o.model.path);
+  if (!cm) return fail(cm.error());
+  std::vector<std::unique_ptr<Sequence>> owned;
+  std::vector<Sequence*> seqs;
+  for (const auto& m : cm->models) {
+    owned.push_back(std::make_unique<Sequence>(m, pool, SequenceOptions{.n_ctx = seq.n_ctx()}));
+    seqs.push_back(owned.back().get());
+  }
+  auto r = generate_combined(seqs, cm->combiner, prompt, o.gen, stream_to_stdout(o));
+  if (!r) return fail(r.error());
+  const CombinedStats& st = r->stats;
+  if (o.json) {
+    nlohmann::json j = generation_json(r->gen, pool.size());
+    nlohmann::json c = combine_json(o.combine, *cm);
+    c["steps"] = st.steps;
+    c["changed_argmax"] = st.changed_argmax;
+    c["changed_share"] = st.changed_share();
+    c["combine_seconds"] = st.combine_seconds;
+    j["combined"] = c;
+    print_json(j);
+    return 0;
+  }
+  print_timings(r->gen);
+  std::printf("%s (%zu models): %lld steps, the combination changed the first model's top token at %lld (%.1f%%) | "
+              "combine %.3f s\n",
+              cm->combiner.name.c_str(), cm->models.size(), static_cast<long long>(st.steps),
+              static_cast<long long>(st.changed_argmax), 100.0 * st.changed_share(), st.combine_seconds);
+  return 0;
+}
+
 int run_generate(GenerateOptions o) {
   TANDEM_TRY_CLI(check_speculative_options(o.spec));
+  TANDEM_TRY_CLI(check_combine_options(o.combine));
+  if (o.spec.active() && o.combine.active())
+    return fail(make_error("speculative decoding (--draft/--lookup) and model combinations (--amateur, --proxy-*) "
+                           "exclude each other"));
   auto model = DecoderModel::load(o.model.path);
   if (!model) return fail(model.error());
   ThreadPool pool(o.model.threads);
   Sequence seq(*model, pool, {.n_ctx = o.model.ctx});
   auto prompt = (*model)->tokenizer().encode(o.prompt, {.add_special = !o.no_special, .parse_special = true});
   if (o.spec.active()) return run_speculative(o, *model, pool, seq, prompt);
+  if (o.combine.active()) return run_combined(o, *model, pool, seq, prompt);
   auto r = generate(seq, prompt, o.gen, stream_to_stdout(o));
   if (!r) return fail(r.error());
   if (o.json)
@@ -201,7 +243,7 @@ int run_generate(GenerateOptions o) {
 
 void add_generate_command(CLI::App& app, int& rc) {
   auto o = std::make_shared<GenerateOptions>();
-  auto* cmd = app.add_subcommand("generate", "Generate text with a model (speculatively with --draft or --lookup)");
+  auto* cmd = app.add_subcommand("generate", "Generate text with a model (speculatively with --draft or --lookup; contrastive with --amateur; proxy-tuned with --proxy-base/--proxy-tuned)");
   add_model_options(cmd, o->model);
   cmd->add_option("-p,--prompt", o->prompt, "Prompt text")->required();
   cmd->add_option("-n,--n-predict", o->gen.n_predict, "Tokens to generate")->capture_default_str();
@@ -230,6 +272,8 @@ void add_generate_command(CLI::App& app, int& rc) {
       ->capture_default_str();
   cmd->add_flag("--draft-adaptive", sp.adaptive, "Adapt the draft length to the running acceptance rate");
   cmd->add_flag("--compare", sp.compare, "Also run the model alone and report the speedup and whether the output is identical");
+  add_contrastive_options(cmd, o->combine);
+  add_proxy_options(cmd, o->combine);
   cmd->callback([o, &rc] { rc = run_generate(*o); });
 }
 

@@ -30,6 +30,10 @@ int main(int argc, char** argv) {
   tandem::cli::add_corpus_command(app, rc);
   tandem::cli::add_train_tokenizer_command(app, rc);
   tandem::cli::add_train_command(app, rc);
+  tandem::cli::add_distill_command(app, rc);
+  tandem::cli::add_distill_eval_command(app, rc);
+  tandem::cli::add_cascade_command(app, rc);
+  tandem::cli::add_route_command(app, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,13 +1,15 @@
 // `tandem train`: trains a llama-style decoder from scratch on a text file of
 // one document per line, with the tokenizer of a GGUF file, and exports GGUF.
 // Progress on stderr; a loss curve as CSV and SVG at the end; checkpoints that
-// a later `--resume` continues exactly.
+// a later `--resume` continues exactly. With --init FILE.gguf it starts from
+// that model's weights and shape instead (fine-tuning, e.g. a domain slice).
 #include <cmath>
 #include <cstdio>
 
 #include "cli/commands.h"
 #include "tandem/data/token_stream.h"
 #include "tandem/gguf/gguf_file.h"
+#include "tandem/train/gguf_import.h"
 #include "tandem/train/trainer.h"
 
 namespace tandem::cli {
@@ -15,6 +17,8 @@ namespace {
 
 struct TrainCmdOptions {
   std::string train_file, valid_file, tokenizer, out, resume, checkpoint, log_prefix;
+  std::string init;          // GGUF whose weights (and shape) the run starts from
+  bool shape_given = false;  // a shape flag was on the command line (conflicts with --init)
   std::string type = "Q8_0";
   std::string name = "tandem";
   TrainOptions t;
@@ -50,7 +54,20 @@ int run_train(TrainCmdOptions o) {
   std::fprintf(stderr, "train: %lld tokens%s\n", static_cast<long long>(train.size()),
                valid ? (", validation: " + std::to_string(valid->size()) + " tokens").c_str() : "");
 
-  Result<std::unique_ptr<Trainer>> tr = o.resume.empty() ? Trainer::create(o.t, train) : Trainer::resume(o.resume, train);
+  std::vector<float> initial;
+  if (!o.init.empty()) {
+    if (!o.resume.empty()) return fail(make_error("--init and --resume exclude each other (a checkpoint has its weights)"));
+    if (o.shape_given)
+      return fail(make_error("--init takes the model's shape from ", o.init,
+                             "; drop the shape flags (--dim, --layers, --heads, --kv-heads, --ffn, --vocab, --ctx, --tied)"));
+    auto im = import_gguf(o.init);
+    if (!im) return fail(im.error());
+    o.t.model = im->config;
+    initial = std::move(im->params);
+    std::fprintf(stderr, "init: weights of %s (%s)\n", o.init.c_str(), im->name.c_str());
+  }
+  Result<std::unique_ptr<Trainer>> tr =
+      o.resume.empty() ? Trainer::create(o.t, train, initial) : Trainer::resume(o.resume, train);
   if (!tr) return fail(tr.error());
   Trainer& trainer = **tr;
   const TrainOptions& to = trainer.options();
@@ -97,7 +114,7 @@ int run_train(TrainCmdOptions o) {
 
 void add_train_command(CLI::App& app, int& rc) {
   auto o = std::make_shared<TrainCmdOptions>();
-  auto* cmd = app.add_subcommand("train", "Train a llama-style decoder from scratch on a text file");
+  auto* cmd = app.add_subcommand("train", "Train a llama-style decoder on a text file (from scratch, or from --init FILE.gguf)");
   cmd->add_option("--train", o->train_file, "Training text, one document per line")->required();
   cmd->add_option("--valid", o->valid_file, "Validation text, one document per line");
   cmd->add_option("--tokenizer", o->tokenizer, "GGUF whose tokenizer is used and copied into the output")->required();
@@ -113,6 +130,8 @@ void add_train_command(CLI::App& app, int& rc) {
   cmd->add_option("--vocab", m.vocab, "Vocabulary size (must equal the tokenizer's)")->capture_default_str();
   cmd->add_option("--ctx", m.ctx, "Training sequence length")->capture_default_str();
   cmd->add_flag("--tied", m.tied, "Tie the output head to the token embedding");
+  cmd->add_option("--seq-len", o->t.seq_len, "Tokens per training sequence (0: --ctx, or the --init model's)")
+      ->capture_default_str();
   cmd->add_option("--batch", o->t.batch_size, "Sequences per micro-batch")->capture_default_str();
   cmd->add_option("--accum", o->t.grad_accum, "Micro-batches per step")->capture_default_str();
   cmd->add_option("--steps", o->t.schedule.total_steps, "Optimizer steps")->capture_default_str();
@@ -128,9 +147,14 @@ void add_train_command(CLI::App& app, int& rc) {
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint file, saved every --save-every steps and at the end");
   cmd->add_option("--save-every", o->save_every, "Steps between checkpoints")->capture_default_str();
   cmd->add_option("--resume", o->resume, "Continue the run saved in this checkpoint");
+  cmd->add_option("--init", o->init, "Start from this GGUF's weights and shape (fine-tuning)");
   cmd->add_option("--log", o->log_prefix, "Write the loss curve to PREFIX.csv and PREFIX.svg");
   cmd->add_option("--print-every", o->print_every, "Steps between progress lines")->capture_default_str();
-  cmd->callback([o, &rc] { rc = run_train(*o); });
+  cmd->callback([o, cmd, &rc] {
+    for (const char* f : {"--dim", "--layers", "--heads", "--kv-heads", "--ffn", "--vocab", "--ctx", "--tied"})
+      o->shape_given = o->shape_given || cmd->count(f) > 0;
+    rc = run_train(*o);
+  });
 }
 
 }  // namespace tandem::cli

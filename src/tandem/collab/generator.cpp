@@ -1,8 +1,35 @@
 #include "tandem/collab/generator.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 namespace tandem {
+namespace {
+
+// log-softmax of one row at `target`, in double (the same arithmetic as eval's log_prob).
+float row_log_prob(std::span<const float> logits, int32_t target) {
+  float mx = -INFINITY;
+  for (float v : logits) mx = std::max(mx, v);
+  double sum = 0;
+  for (float v : logits) sum += std::exp(static_cast<double>(v - mx));
+  return static_cast<float>(static_cast<double>(logits[static_cast<size_t>(target)] - mx) - std::log(sum));
+}
+
+// Where the first stop string starts in `text`, looking only at matches that end
+// after `from` (earlier text was already checked); npos when none.
+size_t find_stop(const std::string& text, size_t from, const std::vector<std::string>& stop) {
+  size_t best = std::string::npos;
+  for (const std::string& s : stop) {
+    if (s.empty()) continue;
+    const size_t start = from >= s.size() ? from - s.size() + 1 : 0;
+    const size_t pos = text.find(s, start);
+    if (pos != std::string::npos) best = std::min(best, pos);
+  }
+  return best;
+}
+
+}  // namespace
 
 bool is_end_of_generation(const Vocab& v, int32_t id) {
   return id >= 0 && (id == v.eos || id == v.eot);
@@ -37,8 +64,19 @@ Result<GenerateResult> generate(Sequence& seq, const std::vector<int32_t>& promp
     }
     sampler->accept(*next);
     out.tokens.push_back(*next);
+    if (params.logprobs) out.logprobs.push_back(row_log_prob(*logits, *next));
     std::string piece = tok.token_to_piece(*next);
+    const size_t before = out.text.size();
     out.text += piece;
+    if (!params.stop.empty()) {
+      const size_t cut = find_stop(out.text, before, params.stop);
+      if (cut != std::string::npos) {
+        out.text.resize(cut);
+        if (on_piece && cut > before) on_piece(std::string_view(out.text).substr(before));
+        out.stopped_at_stop = true;
+        break;
+      }
+    }
     if (on_piece) on_piece(piece);
     if (i + 1 == params.n_predict || seq.n_past() >= seq.n_ctx()) break;
     logits = seq.eval(std::span<const int32_t>(&*next, 1), Logits::kLast);

@@ -19,15 +19,27 @@ struct GenerateParams {
   int32_t n_predict = 64;     // tokens to generate at most
   bool stop_at_eog = true;    // stop at the vocabulary's end-of-generation tokens (EOS, EOT)
   SamplerParams sampler{};
+  // Also record each generated token's log-probability under the model's own
+  // next-token distribution (log-softmax of the raw logits, before any sampler
+  // step), as an OpenAI-style `logprobs` field does: cascades score confidence
+  // with it, whatever sampler produced the token. Off by default: one extra pass
+  // over the vocabulary per token.
+  bool logprobs = false;
+  // Stop strings: generation ends at the first token after which the text
+  // contains one; the text is cut before the stop string, the token that
+  // completed it stays in `tokens` (it was computed, so it counts as cost).
+  std::vector<std::string> stop{};
 };
 
 struct GenerateResult {
   std::vector<int32_t> tokens;  // generated ids (the end-of-generation token excluded)
-  std::string text;             // their decoded text
+  std::string text;             // their decoded text (cut before a stop string)
+  std::vector<float> logprobs;  // with params.logprobs: one per token of `tokens`
   int64_t n_prompt = 0;
   double prompt_seconds = 0;
   double gen_seconds = 0;
   bool stopped_at_eog = false;
+  bool stopped_at_stop = false;  // a stop string ended generation
 
   double prompt_tokens_per_s() const { return prompt_seconds > 0 ? n_prompt / prompt_seconds : 0; }
   double gen_tokens_per_s() const { return gen_seconds > 0 ? tokens.size() / gen_seconds : 0; }
