@@ -22,6 +22,7 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/train_flags.h"
 #include "tandem/base/mapped_file.h"
 #include "tandem/data/line_file.h"
 #include "tandem/data/prompt_source.h"
@@ -307,25 +308,10 @@ void add_distill_command(CLI::App& app, int& rc) {
   cmd->add_option("--report", o->report, "Write a JSON summary (tokens trained, losses, generation counts)");
   // The student's shape (ignored with --student); the vocabulary is the teacher's.
   DecoderConfig& m = o->t.model;
-  std::vector<CLI::Option*> shape = {
-      cmd->add_option("--dim", m.dim, "Embedding size")->capture_default_str(),
-      cmd->add_option("--layers", m.n_layers, "Layers")->capture_default_str(),
-      cmd->add_option("--heads", m.n_heads, "Attention heads")->capture_default_str(),
-      cmd->add_option("--kv-heads", m.n_kv_heads, "Key/value heads")->capture_default_str(),
-      cmd->add_option("--ffn", m.ffn, "Feed-forward size")->capture_default_str(),
-      cmd->add_option("--ctx", m.ctx, "Training sequence length")->capture_default_str(),
-      cmd->add_flag("--tied", m.tied, "Tie the output head to the token embedding")};
+  std::vector<CLI::Option*> shape = add_shape_flags(cmd, m);
   // Training, as `tandem train`.
-  cmd->add_option("--batch", o->t.batch_size, "Sequences per micro-batch")->capture_default_str();
-  cmd->add_option("--accum", o->t.grad_accum, "Micro-batches per step")->capture_default_str();
-  cmd->add_option("--steps", o->t.schedule.total_steps, "Optimizer steps")->capture_default_str();
-  cmd->add_option("--lr", o->t.schedule.peak, "Peak learning rate")->capture_default_str();
-  cmd->add_option("--min-lr", o->t.schedule.floor, "Final learning rate of the cosine decay")->capture_default_str();
-  cmd->add_option("--warmup", o->t.schedule.warmup_steps, "Warmup steps")->capture_default_str();
-  cmd->add_option("--weight-decay", o->t.adamw.weight_decay, "AdamW weight decay")->capture_default_str();
-  cmd->add_option("--clip", o->t.grad_clip, "Gradient clipping norm (0: off)")->capture_default_str();
+  add_optimizer_flags(cmd, o->t);
   cmd->add_option("--seed", o->t.seed, "Seed for weights, data order and the teacher's sampling")->capture_default_str();
-  cmd->add_option("-t,--threads", o->t.threads, "Threads (default: the cores present)");
   cmd->add_option("--eval-every", o->eval_every, "Validate every N steps (0: only at the end)")->capture_default_str();
   cmd->add_option("--eval-batches", o->eval_batches, "Validation batches (0: all)")->capture_default_str();
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint file, saved every --save-every steps and at the end");

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/train_flags.h"
 #include "tandem/data/token_stream.h"
 #include "tandem/gguf/gguf_file.h"
 #include "tandem/train/gguf_import.h"
@@ -122,26 +123,12 @@ void add_train_command(CLI::App& app, int& rc) {
   cmd->add_option("--type", o->type, "Output weight type: F32, F16 or Q8_0")->capture_default_str();
   cmd->add_option("--name", o->name, "general.name of the output")->capture_default_str();
   DecoderConfig& m = o->t.model;
-  cmd->add_option("--dim", m.dim, "Embedding size")->capture_default_str();
-  cmd->add_option("--layers", m.n_layers, "Layers")->capture_default_str();
-  cmd->add_option("--heads", m.n_heads, "Attention heads")->capture_default_str();
-  cmd->add_option("--kv-heads", m.n_kv_heads, "Key/value heads")->capture_default_str();
-  cmd->add_option("--ffn", m.ffn, "Feed-forward size")->capture_default_str();
+  add_shape_flags(cmd, m);
   cmd->add_option("--vocab", m.vocab, "Vocabulary size (must equal the tokenizer's)")->capture_default_str();
-  cmd->add_option("--ctx", m.ctx, "Training sequence length")->capture_default_str();
-  cmd->add_flag("--tied", m.tied, "Tie the output head to the token embedding");
   cmd->add_option("--seq-len", o->t.seq_len, "Tokens per training sequence (0: --ctx, or the --init model's)")
       ->capture_default_str();
-  cmd->add_option("--batch", o->t.batch_size, "Sequences per micro-batch")->capture_default_str();
-  cmd->add_option("--accum", o->t.grad_accum, "Micro-batches per step")->capture_default_str();
-  cmd->add_option("--steps", o->t.schedule.total_steps, "Optimizer steps")->capture_default_str();
-  cmd->add_option("--lr", o->t.schedule.peak, "Peak learning rate")->capture_default_str();
-  cmd->add_option("--min-lr", o->t.schedule.floor, "Final learning rate of the cosine decay")->capture_default_str();
-  cmd->add_option("--warmup", o->t.schedule.warmup_steps, "Warmup steps")->capture_default_str();
-  cmd->add_option("--weight-decay", o->t.adamw.weight_decay, "AdamW weight decay")->capture_default_str();
-  cmd->add_option("--clip", o->t.grad_clip, "Gradient clipping norm (0: off)")->capture_default_str();
+  add_optimizer_flags(cmd, o->t);
   cmd->add_option("--seed", o->t.seed, "Seed for weights and data order")->capture_default_str();
-  cmd->add_option("-t,--threads", o->t.threads, "Threads (default: the cores present)");
   cmd->add_option("--eval-every", o->eval_every, "Validate every N steps (0: only at the end)")->capture_default_str();
   cmd->add_option("--eval-batches", o->eval_batches, "Validation batches (0: all)")->capture_default_str();
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint file, saved every --save-every steps and at the end");

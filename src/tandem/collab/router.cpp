@@ -10,6 +10,8 @@
 #include <numeric>
 #include <random>
 
+#include "tandem/tokenizer/words.h"
+
 namespace tandem {
 namespace {
 
@@ -28,18 +30,7 @@ double sigmoid(double z) { return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp
 }  // namespace
 
 std::vector<std::pair<int32_t, float>> hashed_ngrams(std::string_view prompt, const RouterFeatureParams& p) {
-  std::vector<std::string> words;
-  std::string cur;
-  for (char ch : prompt) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c >= 0x80) {
-      cur += static_cast<char>(std::tolower(c));
-    } else if (!cur.empty()) {
-      words.push_back(std::move(cur));
-      cur.clear();
-    }
-  }
-  if (!cur.empty()) words.push_back(std::move(cur));
+  const std::vector<std::string> words = normalized_words(prompt);
   std::map<int32_t, float> counts;  // ordered: the output is deterministic
   for (int32_t n = 1; n <= p.max_ngram; ++n) {
     for (size_t i = 0; i + static_cast<size_t>(n) <= words.size(); ++i) {

@@ -9,11 +9,9 @@
 #include <vector>
 
 #include "tandem/base/result.h"
+#include "tandem/tokenizer/words.h"  // normalized_words: the words both answers are compared on
 
 namespace tandem {
-
-// Lowercased ASCII words (letters and digits; other bytes >= 0x80 kept as part of words).
-std::vector<std::string> normalized_words(std::string_view text);
 
 // Harmonic mean of precision and recall over the multiset of normalized words.
 // Both empty: 1; one empty: 0.
