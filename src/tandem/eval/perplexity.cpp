@@ -14,19 +14,15 @@ double log_prob(std::span<const float> logits, int32_t target) {
   return static_cast<double>(logits[static_cast<size_t>(target)] - mx) - std::log(sum);
 }
 
-Result<PerplexityResult> perplexity(const std::shared_ptr<const DecoderModel>& model, ThreadPool& pool,
-                                    const std::vector<int32_t>& tokens, const PerplexityParams& p,
-                                    const ChunkFn& on_chunk) {
+Result<PerplexityResult> chunked_perplexity(ChunkRows& rows, const Vocab& v, const std::vector<int32_t>& tokens,
+                                            const PerplexityParams& p, const ChunkFn& on_chunk) {
   if (p.n_ctx < 4) return make_error("perplexity: context of ", p.n_ctx, " tokens is too small (need at least 4)");
   int64_t n_chunks = static_cast<int64_t>(tokens.size()) / p.n_ctx;
   if (n_chunks == 0)
     return make_error("perplexity: the text has ", tokens.size(), " tokens, fewer than one chunk of ", p.n_ctx,
                       " (use a smaller --ctx)");
   if (p.max_chunks > 0) n_chunks = std::min(n_chunks, p.max_chunks);
-  const Vocab& v = model->tokenizer().vocab();
-  const int64_t V = model->config().n_vocab;
   const int64_t first = p.n_ctx / 2;
-  Sequence seq(model, pool, {.n_ctx = p.n_ctx});
   PerplexityResult r;
   double sum = 0, sum2 = 0;
   auto t0 = std::chrono::steady_clock::now();
@@ -34,12 +30,11 @@ Result<PerplexityResult> perplexity(const std::shared_ptr<const DecoderModel>& m
   for (int64_t c = 0; c < n_chunks; ++c) {
     std::copy_n(tokens.begin() + c * p.n_ctx, p.n_ctx, chunk.begin());
     if (v.add_bos && v.bos >= 0) chunk[0] = v.bos;
-    TANDEM_TRY(seq.rollback(0));
-    auto logits = seq.eval(chunk, Logits::kAll);
-    if (!logits) return logits.error();
+    TANDEM_TRY(rows.eval(chunk));
     for (int64_t j = first; j < p.n_ctx - 1; ++j) {
-      const double nll = -log_prob(logits->subspan(static_cast<size_t>(j * V), static_cast<size_t>(V)),
-                                   tokens[static_cast<size_t>(c * p.n_ctx + j + 1)]);
+      auto row = rows.row(j);
+      if (!row) return row.error();
+      const double nll = -log_prob(*row, tokens[static_cast<size_t>(c * p.n_ctx + j + 1)]);
       sum += nll;
       sum2 += nll * nll;
       ++r.n_scored;
@@ -53,6 +48,37 @@ Result<PerplexityResult> perplexity(const std::shared_ptr<const DecoderModel>& m
   r.ppl_stderr = r.ppl * std::sqrt(var / static_cast<double>(std::max<int64_t>(1, r.n_scored - 1)));
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
+}
+
+namespace {
+// One model's rows.
+class SequenceRows : public ChunkRows {
+ public:
+  SequenceRows(const std::shared_ptr<const DecoderModel>& model, ThreadPool& pool, int64_t n_ctx)
+      : seq_(model, pool, {.n_ctx = n_ctx}), V_(model->config().n_vocab) {}
+  Status eval(std::span<const int32_t> chunk) override {
+    TANDEM_TRY(seq_.rollback(0));
+    auto l = seq_.eval(chunk, Logits::kAll);
+    if (!l) return l.error();
+    all_ = *l;
+    return ok_status();
+  }
+  Result<std::span<const float>> row(int64_t j) override {
+    return all_.subspan(static_cast<size_t>(j * V_), static_cast<size_t>(V_));
+  }
+
+ private:
+  Sequence seq_;
+  int64_t V_;
+  std::span<const float> all_;
+};
+}  // namespace
+
+Result<PerplexityResult> perplexity(const std::shared_ptr<const DecoderModel>& model, ThreadPool& pool,
+                                    const std::vector<int32_t>& tokens, const PerplexityParams& p,
+                                    const ChunkFn& on_chunk) {
+  SequenceRows rows(model, pool, std::max<int64_t>(p.n_ctx, 1));
+  return chunked_perplexity(rows, model->tokenizer().vocab(), tokens, p, on_chunk);
 }
 
 }  // namespace tandem

@@ -36,6 +36,21 @@ Result<PerplexityResult> perplexity(const std::shared_ptr<const DecoderModel>& m
                                     const std::vector<int32_t>& tokens, const PerplexityParams& p,
                                     const ChunkFn& on_chunk = {});
 
+// What the chunked scoring reads: eval() runs one chunk of n_ctx tokens from an
+// empty context, then row(j) is the logit row predicting token j + 1 of it.
+// perplexity() serves it from one sequence, combined_perplexity() from several
+// models whose rows are combined.
+class ChunkRows {
+ public:
+  virtual ~ChunkRows() = default;
+  virtual Status eval(std::span<const int32_t> chunk) = 0;
+  virtual Result<std::span<const float>> row(int64_t j) = 0;
+};
+
+// The chunking and scoring described above, over any ChunkRows; `vocab` gives BOS.
+Result<PerplexityResult> chunked_perplexity(ChunkRows& rows, const Vocab& vocab, const std::vector<int32_t>& tokens,
+                                            const PerplexityParams& p, const ChunkFn& on_chunk = {});
+
 // log p(target | logits) for one row: the log-softmax at target.
 double log_prob(std::span<const float> logits, int32_t target);
 
