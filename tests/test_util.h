@@ -42,6 +42,9 @@ inline RunResult run(const std::string& cmd) {
 
 inline std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
+// The built `tandem` binary, quoted for a shell command line.
+inline std::string cli() { return quoted(cli_path()); }
+
 // A file in the temp directory, unique to this process, removed on destruction.
 class TempFile {
  public:

@@ -17,7 +17,7 @@ namespace {
 using testing::quoted;
 using testing::run;
 
-std::string cli() { return quoted(testing::cli_path()); }
+using testing::cli;
 std::string fixture(const std::string& f) { return quoted(testing::shared_dir() + "/fixtures/models/" + f); }
 const std::string kPair = " --small " + fixture("llama-mha-spm-f32.gguf") + " --large " + fixture("llama-gqa-spm-f32.gguf") +
                           " -t 1 -n 6 --ctx 128";

@@ -16,7 +16,7 @@ namespace {
 using testing::quoted;
 using testing::run;
 
-std::string cli() { return quoted(testing::cli_path()); }
+using testing::cli;
 std::string fixture(const std::string& f) { return quoted(testing::shared_dir() + "/fixtures/models/" + f); }
 const std::string kLarge = " -m " + fixture("llama-gqa-spm-f32.gguf");
 const std::string kSmall = fixture("llama-mha-spm-f32.gguf");

@@ -37,7 +37,7 @@ using testing::quoted;
 using testing::run;
 using testing::TempFile;
 
-std::string cli() { return quoted(testing::cli_path()); }
+using testing::cli;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

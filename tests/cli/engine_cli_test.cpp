@@ -19,7 +19,7 @@ using testing::quoted;
 using testing::run;
 using testing::TempFile;
 
-std::string cli() { return quoted(testing::cli_path()); }
+using testing::cli;
 std::string fixture(const std::string& f) { return testing::shared_dir() + "/fixtures/models/" + f; }
 
 TEST(EngineCli, GenerateJsonReportsCounts) {

@@ -16,7 +16,7 @@ namespace {
 using testing::quoted;
 using testing::run;
 
-std::string cli() { return quoted(testing::cli_path()); }
+using testing::cli;
 std::string fixture(const std::string& f) { return quoted(testing::shared_dir() + "/fixtures/models/" + f); }
 const std::string kTarget = " -m " + fixture("llama-gqa-spm-f32.gguf");
 const std::string kGreedy = " -p 'The quick brown fox' -n 24 --temp 0 --ignore-eos -t 1";

@@ -16,7 +16,7 @@ namespace {
 using testing::quoted;
 using testing::run;
 
-std::string cli() { return quoted(testing::cli_path()); }
+using testing::cli;
 
 TEST(TrainInitCli, StartsFromTheFilesWeights) {
   TANDEM_REQUIRE_FIXTURES("models/llama-mha-spm-f32.gguf");
