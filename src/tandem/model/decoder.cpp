@@ -67,8 +67,6 @@ void rope(float* v, int64_t n_rot, const float* cs, RopeStyle style) {
   }
 }
 
-float silu(float x) { return x / (1.0f + std::exp(-x)); }
-
 }  // namespace
 
 Result<std::shared_ptr<const DecoderModel>> DecoderModel::load(const std::string& path) {
@@ -164,45 +162,37 @@ void Sequence::ensure_scratch(int64_t n) {
 }
 
 // Causal attention of the batch's n_tok queries (q_) over every cached position;
-// result in att_ (n_tok, n_embd_q). Work is split over (token, head) pairs.
+// result in att_ (n_tok, n_embd_q). Work is split over (token, KV head) pairs,
+// each taking the query heads that share the KV head, or over (token, head)
+// pairs where that gives too few parts for the pool; either way each head's
+// result is the same (float_kernels.h).
 void Sequence::attention(int64_t layer, int64_t n_tok, int64_t pos0) {
   const ModelConfig& c = model_->config();
-  const int64_t hd = c.head_dim, n_head = c.n_head, group = c.n_head / c.n_head_kv;
+  const int64_t hd = c.head_dim, group = c.n_head / c.n_head_kv;
   const int64_t kvw = c.n_embd_kv(), qw = c.n_embd_q();
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const float* K = kv_.keys(layer);
-  const float* V = kv_.values(layer);
   const int64_t n_ctx = kv_.n_ctx();
+  const int64_t per_job = n_tok * c.n_head_kv >= 2 * pool_.size() ? group : 1;
+  const int64_t heads_per_tok = c.n_head / per_job;
+  const AttendFn attend = model_->kernels().attend;
+  AttendArgs base;
+  base.q_stride = hd;
+  base.n_q = per_job;
+  base.kt_stride = n_ctx;
+  base.v_stride = kvw;
+  base.hd = hd;
+  base.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  base.out_stride = hd;
   pool_.run([&](int ith, int nth) {
-    float* sc = scores_.data() + static_cast<size_t>(ith) * static_cast<size_t>(n_ctx);
-    for (int64_t job = ith; job < n_tok * n_head; job += nth) {
-      const int64_t t = job / n_head, h = job % n_head, kvh = h / group;
-      const float* q = q_.data() + t * qw + h * hd;
-      const int64_t n_kv = pos0 + t + 1;
-      float mx = -INFINITY;
-      for (int64_t j = 0; j < n_kv; ++j) {
-        const float* kr = K + j * kvw + kvh * hd;
-        float s = 0;
-#pragma omp simd reduction(+ : s)
-        for (int64_t d = 0; d < hd; ++d) s += q[d] * kr[d];
-        s *= scale;
-        sc[j] = s;
-        mx = std::max(mx, s);
-      }
-      float sum = 0;
-      for (int64_t j = 0; j < n_kv; ++j) {
-        sc[j] = std::exp(sc[j] - mx);
-        sum += sc[j];
-      }
-      const float inv = 1.0f / sum;
-      float* out = att_.data() + t * qw + h * hd;
-      std::fill(out, out + hd, 0.0f);
-      for (int64_t j = 0; j < n_kv; ++j) {
-        const float p = sc[j] * inv;
-        const float* vr = V + j * kvw + kvh * hd;
-#pragma omp simd
-        for (int64_t d = 0; d < hd; ++d) out[d] += p * vr[d];
-      }
+    AttendArgs a = base;
+    a.scores = scores_.data() + static_cast<size_t>(ith) * static_cast<size_t>(n_ctx);
+    for (int64_t job = ith; job < n_tok * heads_per_tok; job += nth) {
+      const int64_t t = job / heads_per_tok, h0 = (job % heads_per_tok) * per_job, kvh = h0 / group;
+      a.q = q_.data() + t * qw + h0 * hd;
+      a.kt = kv_.keys(layer) + kvh * hd * n_ctx;
+      a.v = kv_.values(layer) + kvh * hd;
+      a.n_kv = pos0 + t + 1;
+      a.out = att_.data() + t * qw + h0 * hd;
+      attend(a);
     }
   });
 }
@@ -262,7 +252,8 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
     const LayerWeights& L = model_->layers()[static_cast<size_t>(il)];
     for (int64_t i = 0; i < n; ++i) rms_norm(x_.data() + i * E, L.attn_norm.data(), xn_.data() + i * E, E, c.rms_eps);
     linear({{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}}, xn_.data(), n);
-    float* Kc = kv_.keys(il) + pos0 * KW;
+    float* Kt = kv_.keys(il);
+    const int64_t n_ctx = kv_.n_ctx();
     float* Vc = kv_.values(il) + pos0 * KW;
     for (int64_t i = 0; i < n; ++i) {
       float* q = q_.data() + i * QW;
@@ -276,7 +267,7 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
       const float* cs = rope_cs_.data() + i * c.n_rot;
       for (int64_t h = 0; h < c.n_head; ++h) rope(q + h * c.head_dim, c.n_rot, cs, c.rope);
       for (int64_t h = 0; h < c.n_head_kv; ++h) rope(k + h * c.head_dim, c.n_rot, cs, c.rope);
-      std::memcpy(Kc + i * KW, k, static_cast<size_t>(KW) * sizeof(float));
+      for (int64_t j = 0; j < KW; ++j) Kt[j * n_ctx + pos0 + i] = k[j];
       std::memcpy(Vc + i * KW, v, static_cast<size_t>(KW) * sizeof(float));
     }
     attention(il, n, pos0);
@@ -285,7 +276,7 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
 
     for (int64_t i = 0; i < n; ++i) rms_norm(x_.data() + i * E, L.ffn_norm.data(), xn_.data() + i * E, E, c.rms_eps);
     linear({{&L.ffn_gate, gate_.data()}, {&L.ffn_up, up_.data()}}, xn_.data(), n);
-    for (int64_t j = 0; j < n * FF; ++j) gate_[static_cast<size_t>(j)] = silu(gate_[static_cast<size_t>(j)]) * up_[static_cast<size_t>(j)];
+    model_->kernels().swiglu(gate_.data(), up_.data(), gate_.data(), n * FF);
     linear({{&L.ffn_down, xn_.data()}}, gate_.data(), n);
     for (int64_t j = 0; j < n * E; ++j) x_[static_cast<size_t>(j)] += xn_[static_cast<size_t>(j)];
   }

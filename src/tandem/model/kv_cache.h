@@ -19,7 +19,10 @@ class KvCache {
   int64_t n_past() const { return n_past_; }
   int64_t n_embd_kv() const { return n_embd_kv_; }
 
-  // (n_ctx, n_embd_kv) of one layer; rows below n_past() are valid.
+  // One layer's keys, transposed: (n_embd_kv, n_ctx), component c of position j
+  // at keys(layer)[c * n_ctx() + j] (attention reads a vector of positions per
+  // component). Values: (n_ctx, n_embd_kv), position j's row at values(layer) + j * n_embd_kv().
+  // Positions below n_past() are valid.
   float* keys(int64_t layer) { return k_.data() + layer * n_ctx_ * n_embd_kv_; }
   float* values(int64_t layer) { return v_.data() + layer * n_ctx_ * n_embd_kv_; }
   const float* keys(int64_t layer) const { return k_.data() + layer * n_ctx_ * n_embd_kv_; }

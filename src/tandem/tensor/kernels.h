@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tandem/gguf/ggml_type.h"
+#include "tandem/tensor/float_kernels.h"
 
 namespace tandem {
 
@@ -97,6 +98,9 @@ struct Kernels {
   MatmulFn matmul_q4_k_q8a = nullptr;
   MatmulFn matmul_q5_k_q8a = nullptr;
   MatmulFn matmul_q6_k_q8a = nullptr;
+
+  AttendFn attend = attend_scalar;
+  SwigluFn swiglu = swiglu_scalar;
 
   // The matmul for a weight type; nullptr for a type without kernels.
   MatmulFn matmul_for(GgmlType t) const;

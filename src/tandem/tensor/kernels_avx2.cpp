@@ -598,6 +598,7 @@ Kernels make_avx2_kernels() {
   k.matmul_q4_k_q8a = matmul_q<GgmlType::Q4_K>;
   k.matmul_q5_k_q8a = matmul_q<GgmlType::Q5_K>;
   k.matmul_q6_k_q8a = matmul_q<GgmlType::Q6_K>;
+  set_avx2_float_kernels(k);
   return k;
 }
 

@@ -995,6 +995,7 @@ Kernels make_avx512_kernels() {
   k.matmul_q4_k_q8a = matmul_q<GgmlType::Q4_K>;
   k.matmul_q5_k_q8a = matmul_q<GgmlType::Q5_K>;
   k.matmul_q6_k_q8a = matmul_q<GgmlType::Q6_K>;
+  set_avx512_float_kernels(k);
   return k;
 }
 

@@ -21,6 +21,9 @@ Kernels make_scalar_kernels();
 #if TANDEM_X86
 Kernels make_avx2_kernels();
 Kernels make_avx512_kernels();
+// The float kernels (float_kernels.h) of each SIMD path, set into a table.
+void set_avx2_float_kernels(Kernels& k);
+void set_avx512_float_kernels(Kernels& k);
 
 // Test hooks: a path's SIMD decoding of 4 weight rows (n_in elements, GGUF
 // bytes) into all the groups of one tile (tile.h), to compare with the scalar packer.

@@ -1,0 +1,41 @@
+// The float kernels of the forward pass besides the matrix products: attention
+// of query heads over a KV cache, and the SwiGLU gate. Like the matmuls they come
+// in a scalar reference and AVX2 / AVX-512 versions held in the Kernels table.
+//
+// Attention reads keys transposed (one row per key component, positions along
+// the row), so that a vector of W positions' scores is hd FMAs with no
+// horizontal sums, and values as rows (one row per position).
+// Each query head's result depends only on its own query, the keys and values
+// and n_kv: never on how many heads or tokens one call or one batch holds.
+#pragma once
+
+#include <cstdint>
+
+namespace tandem {
+
+struct AttendArgs {
+  const float* q = nullptr;  // n_q query heads of hd floats, head i at q + i * q_stride
+  int64_t q_stride = 0;
+  int64_t n_q = 0;
+  const float* kt = nullptr;  // keys: hd rows, component d of position j at kt[d * kt_stride + j]
+  int64_t kt_stride = 0;
+  const float* v = nullptr;  // values: position j at v + j * v_stride (hd floats)
+  int64_t v_stride = 0;
+  int64_t n_kv = 0;  // positions attended to: [0, n_kv), n_kv >= 1
+  int64_t hd = 0;    // head dimension
+  float scale = 1;   // multiplies the dot products before the softmax
+  float* out = nullptr;  // head i's result at out + i * out_stride (hd floats)
+  int64_t out_stride = 0;
+  float* scores = nullptr;  // scratch of n_kv floats
+};
+
+// out_i = sum_j softmax_j(scale * q_i . k_j) v_j for every query head i.
+using AttendFn = void (*)(const AttendArgs& a);
+// y[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i], i in [0, n); y may be g or u.
+using SwigluFn = void (*)(const float* g, const float* u, float* y, int64_t n);
+
+// The scalar references.
+void attend_scalar(const AttendArgs& a);
+void swiglu_scalar(const float* g, const float* u, float* y, int64_t n);
+
+}  // namespace tandem

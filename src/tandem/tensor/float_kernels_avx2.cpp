@@ -1,0 +1,65 @@
+// AVX2 float kernels (float_kernels_simd.h over 8-float vectors).
+#include "tandem/tensor/kernels_impl.h"
+
+#if TANDEM_X86
+
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+
+#include "tandem/tensor/float_kernels_simd.h"
+
+namespace tandem {
+namespace {
+
+struct Ops256 {
+  using V = __m256;
+  using M = __m256i;
+  static constexpr int W = 8;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V set1(float f) { return _mm256_set1_ps(f); }
+  static M mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
+  static V loadm(const float* p, M m) { return _mm256_maskload_ps(p, m); }
+  static void storem(float* p, V v, M m) { _mm256_maskstore_ps(p, m, v); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+  static V div(V a, V b) { return _mm256_div_ps(a, b); }
+  static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  static V min(V a, V b) { return _mm256_min_ps(a, b); }
+  static V select(M m, V a, V b) { return _mm256_blendv_ps(b, a, _mm256_castsi256_ps(m)); }
+  static V round(V x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  // p * 2^n by adding n to p's exponent field (p near 1, n integral in [-126, 127]).
+  static V scale2(V p, V n) {
+    const __m256i e = _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23);
+    return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), e));
+  }
+  static float reduce_add(V v) {
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    return _mm_cvtss_f32(_mm_add_ss(x, _mm_movehdup_ps(x)));
+  }
+  static float reduce_max(V v) {
+    __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_max_ps(x, _mm_movehl_ps(x, x));
+    return _mm_cvtss_f32(_mm_max_ss(x, _mm_movehdup_ps(x)));
+  }
+};
+
+void attend(const AttendArgs& a) { simd_attend<Ops256>(a); }
+void swiglu(const float* g, const float* u, float* y, int64_t n) { simd_swiglu<Ops256>(g, u, y, n); }
+
+}  // namespace
+
+void set_avx2_float_kernels(Kernels& k) {
+  k.attend = attend;
+  k.swiglu = swiglu;
+}
+
+}  // namespace tandem
+
+#pragma GCC pop_options
+
+#endif  // TANDEM_X86

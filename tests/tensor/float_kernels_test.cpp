@@ -1,0 +1,131 @@
+// The float kernels (attention over a transposed key cache, SwiGLU) of every
+// path this CPU can run against double-precision references, and each query
+// head's result the same whatever number of heads one call takes.
+#include "tandem/tensor/float_kernels.h"
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tandem/tensor/kernels.h"
+
+namespace tandem {
+namespace {
+
+std::vector<float> uniform(size_t n, uint32_t seed, float lo, float hi) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> x(n);
+  for (auto& v : x) v = dist(rng);
+  return x;
+}
+
+class FloatKernelPath : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (CpuFeatures::detect().best_isa() < GetParam()) GTEST_SKIP() << "this CPU has no " << isa_name(GetParam()) << " path";
+    k_ = kernels_for_isa(GetParam());
+  }
+  Kernels k_;
+};
+
+// A KV layout like the decoder's: keys transposed with a row stride past n_kv,
+// values as rows with a stride past hd; 3 query heads share them.
+struct AttendCase {
+  int64_t n_kv, hd, n_q = 3, kt_stride, v_stride;
+  std::vector<float> q, kt, v, out, scores;
+
+  AttendCase(int64_t n_kv_, int64_t hd_, uint32_t seed, float spread)
+      : n_kv(n_kv_), hd(hd_), kt_stride(n_kv_ + 7), v_stride(hd_ + 5) {
+    q = uniform(static_cast<size_t>(n_q * hd), seed, -spread, spread);
+    kt = uniform(static_cast<size_t>(hd * kt_stride), seed + 1, -1, 1);
+    v = uniform(static_cast<size_t>(n_kv * v_stride), seed + 2, -1, 1);
+    out.assign(static_cast<size_t>(n_q * hd), NAN);
+    scores.assign(static_cast<size_t>(n_kv), NAN);
+  }
+  AttendArgs args(int64_t first_head, int64_t heads) {
+    AttendArgs a;
+    a.q = q.data() + first_head * hd;
+    a.q_stride = hd;
+    a.n_q = heads;
+    a.kt = kt.data();
+    a.kt_stride = kt_stride;
+    a.v = v.data();
+    a.v_stride = v_stride;
+    a.n_kv = n_kv;
+    a.hd = hd;
+    a.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    a.out = out.data() + first_head * hd;
+    a.out_stride = hd;
+    a.scores = scores.data();
+    return a;
+  }
+  // Head i, component c, in double.
+  double reference(int64_t i, int64_t c) const {
+    std::vector<double> s(static_cast<size_t>(n_kv));
+    double mx = -INFINITY;
+    for (int64_t j = 0; j < n_kv; ++j) {
+      double dot = 0;
+      for (int64_t d = 0; d < hd; ++d) dot += static_cast<double>(q[i * hd + d]) * kt[d * kt_stride + j];
+      s[j] = dot / std::sqrt(static_cast<double>(hd));
+      mx = std::max(mx, s[j]);
+    }
+    double sum = 0, acc = 0;
+    for (int64_t j = 0; j < n_kv; ++j) {
+      const double p = std::exp(s[j] - mx);
+      sum += p;
+      acc += p * v[j * v_stride + c];
+    }
+    return acc / sum;
+  }
+};
+
+TEST_P(FloatKernelPath, AttendMatchesReference) {
+  for (int64_t hd : {8, 20, 64, 128})
+    for (int64_t n_kv : {1, 2, 5, 17, 64, 100, 300}) {
+      for (float spread : {0.5f, 8.0f}) {  // flat and peaked softmax
+        AttendCase c(n_kv, hd, static_cast<uint32_t>(hd * 1000 + n_kv), spread);
+        k_.attend(c.args(0, c.n_q));
+        for (int64_t i = 0; i < c.n_q; ++i)
+          for (int64_t d = 0; d < hd; ++d)
+            ASSERT_NEAR(c.out[i * hd + d], c.reference(i, d), 2e-5)
+                << "head " << i << " component " << d << " hd " << hd << " n_kv " << n_kv << " spread " << spread;
+      }
+    }
+}
+
+TEST_P(FloatKernelPath, AttendHeadsAreIndependentOfTheirCall) {
+  for (int64_t n_kv : {3, 37, 130}) {
+    AttendCase all(n_kv, 64, 7, 2.0f), one(n_kv, 64, 7, 2.0f);
+    k_.attend(all.args(0, all.n_q));
+    for (int64_t i = 0; i < one.n_q; ++i) k_.attend(one.args(i, 1));
+    for (size_t j = 0; j < all.out.size(); ++j) ASSERT_EQ(all.out[j], one.out[j]) << "n_kv " << n_kv << " element " << j;
+  }
+}
+
+TEST_P(FloatKernelPath, SwigluMatchesReference) {
+  for (int64_t n : {1, 7, 16, 33, 1000}) {
+    auto g = uniform(static_cast<size_t>(n), static_cast<uint32_t>(n), -30, 30);
+    g[0] = -200.0f;  // exp(-g) overflows: silu -> -0
+    if (n > 1) g[1] = 200.0f;
+    const auto u = uniform(static_cast<size_t>(n), static_cast<uint32_t>(n + 1), -2, 2);
+    std::vector<float> y(static_cast<size_t>(n));
+    k_.swiglu(g.data(), u.data(), y.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      const double ref = g[i] / (1.0 + std::exp(-static_cast<double>(g[i]))) * u[i];
+      ASSERT_NEAR(y[i], ref, 1e-6 * std::max(1.0, std::fabs(ref))) << "g " << g[i] << " u " << u[i];
+    }
+    std::vector<float> in_place = g;  // y may be g
+    k_.swiglu(in_place.data(), u.data(), in_place.data(), n);
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(in_place[i], y[i]);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, FloatKernelPath, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
+                         [](const ::testing::TestParamInfo<Isa>& info) { return std::string(isa_name(info.param)); });
+
+}  // namespace
+}  // namespace tandem
