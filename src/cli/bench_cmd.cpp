@@ -66,7 +66,7 @@ int run_bench(const BenchOptions& o) {
         const int inner = 10;  // short batches: time several and take the mean
         auto t1 = std::chrono::steady_clock::now();
         for (int i = 0; i < inner; ++i) {
-          auto l = seq.eval(batch);
+          auto l = seq.eval(batch, Logits::kAll);  // as verification needs them
           if (!l) return fail(l.error());
           TANDEM_TRY_CLI(seq.rollback(o.n_prompt));
         }

@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "tandem/collab/combined_generator.h"
 #include "tandem/collab/generator.h"
+#include "tandem/collab/draft_chain.h"
 #include "tandem/collab/model_draft.h"
 #include "tandem/collab/prompt_lookup.h"
 #include "tandem/collab/speculative.h"
@@ -27,7 +28,8 @@ namespace {
 
 struct SpeculativeOptions {
   std::string draft_path;  // a draft model, or
-  int32_t lookup = 0;      // prompt lookup with n-grams up to this size (0: off)
+  int32_t lookup = 0;      // prompt lookup with n-grams up to this size (0: off); with a draft model, tried first
+  int32_t lookup_min = 1;  // the shortest n-gram lookup matches
   int32_t draft_max = 8;
   int32_t draft_min = 0;
   float draft_p_min = 0.0f;
@@ -78,9 +80,9 @@ void print_timings(const GenerateResult& r) {
 }
 
 Status check_speculative_options(const SpeculativeOptions& s) {
-  if (!s.draft_path.empty() && s.lookup > 0)
-    return make_error("--draft and --lookup are two draft sources; give one of them");
   if (s.lookup < 0) return make_error("--lookup is ", s.lookup, " (expected the largest n-gram to match, >= 1)");
+  if (s.lookup_min < 1 || (s.lookup > 0 && s.lookup_min > s.lookup))
+    return make_error("--lookup-min is ", s.lookup_min, " (expected 1..--lookup = ", s.lookup, ")");
   if (s.compare && !s.active()) return make_error("--compare needs a draft source (--draft FILE or --lookup N)");
   if (s.draft_max < 1) return make_error("--draft-max is ", s.draft_max, " (expected >= 1)");
   if (s.draft_min < 0 || s.draft_min > s.draft_max)
@@ -97,7 +99,12 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
                            .stop_at_eog = o.gen.stop_at_eog,
                            .sampler = o.gen.sampler,
                            .draft = {.max = s.draft_max, .min = s.draft_min, .adaptive = s.adaptive, .cost_ratio = 0.0}};
-  std::unique_ptr<DraftSource> source;
+  std::vector<std::unique_ptr<DraftSource>> sources;  // tried in order each round
+  if (s.lookup > 0) {
+    auto pl = PromptLookup::create({.ngram_max = s.lookup, .ngram_min = s.lookup_min});
+    if (!pl) return fail(pl.error());
+    sources.push_back(std::make_unique<PromptLookup>(std::move(*pl)));
+  }
   std::unique_ptr<Sequence> draft_seq;
   std::shared_ptr<const DecoderModel> draft_model;
   if (!s.draft_path.empty()) {
@@ -119,14 +126,13 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
                                               .min_tokens = s.draft_min,
                                               .n_vocab_limit = model->config().n_vocab});
     if (!md) return fail(md.error());
-    source = std::move(*md);
-  } else {
-    auto pl = PromptLookup::create({.ngram_max = s.lookup, .ngram_min = 1});
-    if (!pl) return fail(pl.error());
-    source = std::make_unique<PromptLookup>(std::move(*pl));
+    sources.push_back(std::move(*md));
   }
+  auto chain = DraftChain::create(std::move(sources));
+  if (!chain) return fail(chain.error());
+  DraftChain& source = **chain;
 
-  auto r = generate_speculative(seq, *source, prompt, params, stream_to_stdout(o));
+  auto r = generate_speculative(seq, source, prompt, params, stream_to_stdout(o));
   if (!r) return fail(r.error());
   std::optional<GenerateResult> base;
   if (s.compare) {
@@ -136,7 +142,7 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
     base = std::move(*b);
   }
   const SpeculativeStats& st = r->stats;
-  const std::string source_name = s.draft_path.empty() ? "lookup" : s.draft_path;
+  const std::string source_name = s.draft_path.empty() ? "lookup" : s.lookup > 0 ? "lookup+" + s.draft_path : s.draft_path;
   const double speedup = base && base->gen_tokens_per_s() > 0 ? r->gen.gen_tokens_per_s() / base->gen_tokens_per_s() : 0;
   if (o.json) {
     nlohmann::json j = generation_json(r->gen, pool.size());
@@ -146,6 +152,8 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
                         {"draft_p_min", s.draft_p_min},
                         {"adaptive", s.adaptive},
                         {"lookup_ngram", s.lookup},
+                        {"lookup_min", s.lookup_min},
+                        {"rounds_by_source", source.rounds_by_source()},
                         {"rounds", st.rounds},
                         {"draft_rounds", st.draft_rounds},
                         {"drafted", st.drafted},
@@ -167,7 +175,10 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
     return 0;
   }
   print_timings(r->gen);
-  const std::string what = s.draft_path.empty() ? "prompt lookup, n-gram <= " + std::to_string(s.lookup)
+  const std::string lookup_what =
+      "prompt lookup, n-gram " + std::to_string(s.lookup_min) + ".." + std::to_string(s.lookup);
+  const std::string what = s.draft_path.empty() ? lookup_what
+                           : s.lookup > 0       ? lookup_what + ", else draft " + s.draft_path
                                                 : "draft " + s.draft_path;
   const std::string k = s.adaptive ? std::to_string(std::max(s.draft_min, 1)) + ".." + std::to_string(s.draft_max)
                                    : std::to_string(s.draft_max);
@@ -263,6 +274,8 @@ void add_generate_command(CLI::App& app, int& rc) {
   SpeculativeOptions& sp = o->spec;
   cmd->add_option("--draft", sp.draft_path, "Draft model (GGUF sharing the model's vocabulary): speculative decoding");
   cmd->add_option("--lookup", sp.lookup, "Prompt-lookup drafting: match the last N..1 tokens earlier in the context (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--lookup-min", sp.lookup_min, "Shortest n-gram prompt lookup matches (with --draft: when none matches, the model drafts)")
       ->capture_default_str();
   cmd->add_option("--draft-max", sp.draft_max, "Tokens drafted per round (the largest, with --draft-adaptive)")
       ->capture_default_str();

@@ -68,6 +68,17 @@ TEST(SpeculativeCli, StreamsTextThenSummary) {
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["speculative"]["draft"], "lookup");
   EXPECT_GT(j["speculative"]["drafted"].get<int>(), 0);
+  // Both: lookup where an n-gram matches, the draft model elsewhere; still the target's text.
+  const std::string both = " --draft " + fixture("llama-mha-spm-f32.gguf") + " --lookup 3 --lookup-min 2 --compare --json";
+  r = run(cli() + " generate" + kTarget + " -p 'a b c a b c. Once upon a time' -n 24 --temp 0 --ignore-eos -t 1" + both);
+  ASSERT_EQ(r.status, 0) << r.out;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["speculative"]["draft"].get<std::string>().rfind("lookup+", 0), 0u);
+  EXPECT_TRUE(j["baseline"]["identical"].get<bool>());
+  const auto by = j["speculative"]["rounds_by_source"].get<std::vector<int64_t>>();
+  ASSERT_EQ(by.size(), 2u);
+  EXPECT_EQ(by[0] + by[1], j["speculative"]["draft_rounds"].get<int64_t>());
+  EXPECT_GT(by[1], 0);
 }
 
 TEST(SpeculativeCli, BadPairingsAndOptionsAreOneLineErrors) {
@@ -83,8 +94,8 @@ TEST(SpeculativeCli, BadPairingsAndOptionsAreOneLineErrors) {
   one_line_error(cli() + " generate" + kTarget + kGreedy + " --draft " + fixture("qwen2-gpt2-f32.gguf"),
                  "tokenizer models differ");
   one_line_error(cli() + " generate" + kTarget + kGreedy + " --draft " + fixture("llama-mha-spm-f32.gguf") +
-                     " --lookup 2",
-                 "give one of them");
+                     " --lookup 2 --lookup-min 3",
+                 "--lookup-min is 3");
   one_line_error(cli() + " generate" + kTarget + kGreedy + " --compare", "--compare needs a draft source");
   one_line_error(cli() + " generate" + kTarget + kGreedy + " --lookup 2 --draft-max 0", "--draft-max is 0");
   one_line_error(cli() + " generate" + kTarget + kGreedy + " --lookup 2 --draft-min 9", "--draft-min is 9");
