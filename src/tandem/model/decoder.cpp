@@ -143,7 +143,7 @@ Sequence::Sequence(std::shared_ptr<const DecoderModel> model, ThreadPool& pool, 
   for (int64_t i = 0; i < half; ++i)
     rope_inv_freq_[static_cast<size_t>(i)] = static_cast<float>(
         c.rope_freq_scale * std::pow(static_cast<double>(c.rope_freq_base), -2.0 * static_cast<double>(i) / static_cast<double>(c.n_rot)));
-  scores_.resize(static_cast<size_t>(pool_.size() * n_ctx));
+  scores_.resize(static_cast<size_t>(pool_.size() * (c.n_head / c.n_head_kv) * n_ctx));
 }
 
 void Sequence::ensure_scratch(int64_t n) {
@@ -171,7 +171,7 @@ void Sequence::attention(int64_t layer, int64_t n_tok, int64_t pos0) {
   const int64_t hd = c.head_dim, group = c.n_head / c.n_head_kv;
   const int64_t kvw = c.n_embd_kv(), qw = c.n_embd_q();
   const int64_t n_ctx = kv_.n_ctx();
-  const int64_t per_job = n_tok * c.n_head_kv >= 2 * pool_.size() ? group : 1;
+  const int64_t per_job = n_tok * c.n_head_kv >= pool_.size() ? group : 1;
   const int64_t heads_per_tok = c.n_head / per_job;
   const AttendFn attend = model_->kernels().attend;
   AttendArgs base;
@@ -184,7 +184,7 @@ void Sequence::attention(int64_t layer, int64_t n_tok, int64_t pos0) {
   base.out_stride = hd;
   pool_.run([&](int ith, int nth) {
     AttendArgs a = base;
-    a.scores = scores_.data() + static_cast<size_t>(ith) * static_cast<size_t>(n_ctx);
+    a.scores = scores_.data() + static_cast<size_t>(ith * group * n_ctx);
     for (int64_t job = ith; job < n_tok * heads_per_tok; job += nth) {
       const int64_t t = job / heads_per_tok, h0 = (job % heads_per_tok) * per_job, kvh = h0 / group;
       a.q = q_.data() + t * qw + h0 * hd;

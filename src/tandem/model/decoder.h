@@ -102,7 +102,7 @@ class Sequence {
   // Scratch, grown to the largest batch seen: x, norm (n_tok, n_embd); q (n_tok, n_embd_q);
   // k, v (n_tok, n_embd_kv); att (n_tok, n_embd_q); gate, up (n_tok, n_ff); logits.
   std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, logits_;
-  std::vector<float> scores_;  // (threads, n_ctx)
+  std::vector<float> scores_;  // (threads, query heads per KV head, n_ctx)
   Activations acts_[kMaxFused];
   int64_t scratch_tokens_ = 0;
 };

@@ -26,7 +26,7 @@ struct AttendArgs {
   float scale = 1;   // multiplies the dot products before the softmax
   float* out = nullptr;  // head i's result at out + i * out_stride (hd floats)
   int64_t out_stride = 0;
-  float* scores = nullptr;  // scratch of n_kv floats
+  float* scores = nullptr;  // scratch of n_q * n_kv floats
 };
 
 // out_i = sum_j softmax_j(scale * q_i . k_j) v_j for every query head i.

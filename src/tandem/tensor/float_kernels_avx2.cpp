@@ -17,6 +17,7 @@ struct Ops256 {
   using V = __m256;
   using M = __m256i;
   static constexpr int W = 8;
+  static constexpr int kRegs = 16;  // vector registers
   static V zero() { return _mm256_setzero_ps(); }
   static V set1(float f) { return _mm256_set1_ps(f); }
   static M mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }

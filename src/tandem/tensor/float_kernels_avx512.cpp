@@ -22,6 +22,7 @@ struct Ops512 {
   using V = __m512;
   using M = __mmask16;
   static constexpr int W = 16;
+  static constexpr int kRegs = 32;  // vector registers
   static V zero() { return _mm512_setzero_ps(); }
   static V set1(float f) { return _mm512_set1_ps(f); }
   static M mask(int n) { return static_cast<M>((1u << n) - 1u); }

@@ -36,77 +36,107 @@ inline __attribute__((always_inline)) typename O::M block_mask(int64_t left) {
   return O::mask(left <= 0 ? 0 : left >= O::W ? O::W : static_cast<int>(left));
 }
 
-// One query head (the AttendArgs layout, n_q ignored) into out.
-template <class O>
-void attend_head(const AttendArgs& a, const float* q, float* out) {
+// H query heads (H <= 4) from head h0 on, sharing each load of a key or value
+// vector. Every head runs the same operations as it would alone (the positions
+// and components are only partitioned differently), so results do not depend
+// on how heads are grouped.
+template <class O, int H>
+void attend_heads(const AttendArgs& a, int64_t h0) {
   using V = typename O::V;
   using M = typename O::M;
   constexpr int W = O::W;
-  constexpr int B = 4;  // vectors of positions (scores) or of components (output) per pass
+  // Accumulators in use at once: H * B for the scores, H * C * 2 for the output.
+  constexpr int B = (O::kRegs / 2) / H < 4 ? (O::kRegs / 2) / H : 4;
+  constexpr int C = (O::kRegs / 2) / (2 * H) < 4 ? ((O::kRegs / 2) / (2 * H) > 0 ? (O::kRegs / 2) / (2 * H) : 1) : 4;
   const int64_t n = a.n_kv;
-  float* s = a.scores;
+  const float* q[H];
+  float* s[H];
+  for (int h = 0; h < H; ++h) {
+    q[h] = a.q + (h0 + h) * a.q_stride;
+    s[h] = a.scores + h * n;
+  }
 
   // Scores, B * W positions per pass: sum over d of q[d] * (row d of the keys).
-  V vmax = O::set1(-__builtin_inff());
+  V vmax[H];
+  for (int h = 0; h < H; ++h) vmax[h] = O::set1(-__builtin_inff());
   for (int64_t j0 = 0; j0 < n; j0 += B * W) {
-    V acc[B];
+    V acc[H][B];
     M m[B];
     for (int b = 0; b < B; ++b) {
-      acc[b] = O::zero();
       m[b] = block_mask<O>(n - j0 - b * W);
+      for (int h = 0; h < H; ++h) acc[h][b] = O::zero();
     }
     const float* kd = a.kt + j0;
     for (int64_t d = 0; d < a.hd; ++d, kd += a.kt_stride) {
-      const V qd = O::set1(q[d]);
-      for (int b = 0; b < B; ++b) acc[b] = O::fma(qd, O::loadm(kd + b * W, m[b]), acc[b]);
+      V k[B];
+      for (int b = 0; b < B; ++b) k[b] = O::loadm(kd + b * W, m[b]);
+      for (int h = 0; h < H; ++h) {
+        const V qd = O::set1(q[h][d]);
+        for (int b = 0; b < B; ++b) acc[h][b] = O::fma(qd, k[b], acc[h][b]);
+      }
     }
-    for (int b = 0; b < B && j0 + b * W < n; ++b) {
-      const V sc = O::mul(acc[b], O::set1(a.scale));
-      O::storem(s + j0 + b * W, sc, m[b]);
-      vmax = O::select(m[b], O::max(vmax, sc), vmax);
+    for (int h = 0; h < H; ++h)
+      for (int b = 0; b < B && j0 + b * W < n; ++b) {
+        const V sc = O::mul(acc[h][b], O::set1(a.scale));
+        O::storem(s[h] + j0 + b * W, sc, m[b]);
+        vmax[h] = O::select(m[b], O::max(vmax[h], sc), vmax[h]);
+      }
+  }
+
+  V inv[H];
+  for (int h = 0; h < H; ++h) {
+    const V mx = O::set1(O::reduce_max(vmax[h]));
+    V vsum = O::zero();
+    for (int64_t j0 = 0; j0 < n; j0 += W) {
+      const M m = block_mask<O>(n - j0);
+      const V e = simd_exp<O>(O::sub(O::loadm(s[h] + j0, m), mx));
+      O::storem(s[h] + j0, e, m);
+      vsum = O::add(vsum, O::select(m, e, O::zero()));
     }
+    inv[h] = O::set1(1.0f / O::reduce_add(vsum));
   }
-  const V mx = O::set1(O::reduce_max(vmax));
 
-  V vsum = O::zero();
-  for (int64_t j0 = 0; j0 < n; j0 += W) {
-    const M m = block_mask<O>(n - j0);
-    const V e = simd_exp<O>(O::sub(O::loadm(s + j0, m), mx));
-    O::storem(s + j0, e, m);
-    vsum = O::add(vsum, O::select(m, e, O::zero()));
-  }
-  const V inv = O::set1(1.0f / O::reduce_add(vsum));
-
-  // Output, B * W components per pass; even and odd positions in separate
-  // accumulators (two dependency chains), summed at the end.
-  for (int64_t c0 = 0; c0 < a.hd; c0 += B * W) {
-    V acc0[B], acc1[B];
-    M m[B];
-    for (int b = 0; b < B; ++b) {
-      acc0[b] = acc1[b] = O::zero();
-      m[b] = block_mask<O>(a.hd - c0 - b * W);
+  // Output, C * W components per pass; per head and component, even and odd
+  // positions in separate accumulators (two dependency chains), summed at the end.
+  for (int64_t c0 = 0; c0 < a.hd; c0 += C * W) {
+    V acc0[H][C], acc1[H][C];
+    M m[C];
+    for (int c = 0; c < C; ++c) {
+      m[c] = block_mask<O>(a.hd - c0 - c * W);
+      for (int h = 0; h < H; ++h) acc0[h][c] = acc1[h][c] = O::zero();
     }
     const float* vr = a.v + c0;
     int64_t j = 0;
     for (; j + 1 < n; j += 2, vr += 2 * a.v_stride) {
-      const V p0 = O::set1(s[j]), p1 = O::set1(s[j + 1]);
-      for (int b = 0; b < B; ++b) {
-        acc0[b] = O::fma(p0, O::loadm(vr + b * W, m[b]), acc0[b]);
-        acc1[b] = O::fma(p1, O::loadm(vr + a.v_stride + b * W, m[b]), acc1[b]);
+      for (int c = 0; c < C; ++c) {
+        const V v0 = O::loadm(vr + c * W, m[c]), v1 = O::loadm(vr + a.v_stride + c * W, m[c]);
+        for (int h = 0; h < H; ++h) {
+          acc0[h][c] = O::fma(O::set1(s[h][j]), v0, acc0[h][c]);
+          acc1[h][c] = O::fma(O::set1(s[h][j + 1]), v1, acc1[h][c]);
+        }
       }
     }
-    if (j < n) {
-      const V p0 = O::set1(s[j]);
-      for (int b = 0; b < B; ++b) acc0[b] = O::fma(p0, O::loadm(vr + b * W, m[b]), acc0[b]);
-    }
-    for (int b = 0; b < B && c0 + b * W < a.hd; ++b)
-      O::storem(out + c0 + b * W, O::mul(O::add(acc0[b], acc1[b]), inv), m[b]);
+    if (j < n)
+      for (int c = 0; c < C; ++c) {
+        const V v0 = O::loadm(vr + c * W, m[c]);
+        for (int h = 0; h < H; ++h) acc0[h][c] = O::fma(O::set1(s[h][j]), v0, acc0[h][c]);
+      }
+    for (int h = 0; h < H; ++h)
+      for (int c = 0; c < C && c0 + c * W < a.hd; ++c)
+        O::storem(a.out + (h0 + h) * a.out_stride + c0 + c * W, O::mul(O::add(acc0[h][c], acc1[h][c]), inv[h]), m[c]);
   }
 }
 
 template <class O>
 void simd_attend(const AttendArgs& a) {
-  for (int64_t i = 0; i < a.n_q; ++i) attend_head<O>(a, a.q + i * a.q_stride, a.out + i * a.out_stride);
+  int64_t h = 0;
+  for (; h + 4 <= a.n_q; h += 4) attend_heads<O, 4>(a, h);
+  switch (a.n_q - h) {
+    case 3: attend_heads<O, 3>(a, h); break;
+    case 2: attend_heads<O, 2>(a, h); break;
+    case 1: attend_heads<O, 1>(a, h); break;
+    default: break;
+  }
 }
 
 template <class O>
