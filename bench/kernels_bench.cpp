@@ -9,6 +9,9 @@
 // bytes_per_second is weight bytes read per second (for prefill: the matrix
 // size per call / time, i.e. how fast the matrix is "consumed"); the counters
 // add tokens/s and GMAC/s. PATH is avx512 / avx2 (forced) where the CPU has it.
+//   attend/N_KV/PATH     attention of the 3 query heads of one KV head (head
+//                        size 64) over N_KV cached positions; GFLOP/s counts
+//                        the two products (scores and the weighted values)
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -69,6 +72,35 @@ void run(benchmark::State& st, GgmlType t, Isa isa, int64_t n_tokens, bool cold)
                                              benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void run_attend(benchmark::State& st, Isa isa, int64_t n_kv) {
+  const Kernels k = kernels_for_isa(isa);
+  constexpr int64_t hd = 64, n_q = 3;
+  const auto q = gaussian(static_cast<size_t>(n_q * hd), 3);
+  const auto kt = gaussian(static_cast<size_t>(hd * n_kv), 4);
+  const auto v = gaussian(static_cast<size_t>(n_kv * hd), 5);
+  std::vector<float> out(static_cast<size_t>(n_q * hd)), scores(static_cast<size_t>(n_q * n_kv));
+  AttendArgs a;
+  a.q = q.data();
+  a.q_stride = hd;
+  a.n_q = n_q;
+  a.kt = kt.data();
+  a.kt_stride = n_kv;
+  a.v = v.data();
+  a.v_stride = hd;
+  a.n_kv = n_kv;
+  a.hd = hd;
+  a.scale = 0.125f;
+  a.out = out.data();
+  a.out_stride = hd;
+  a.scores = scores.data();
+  for (auto _ : st) {
+    k.attend(a);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(1e-9 * 4.0 * double(n_q * n_kv * hd), benchmark::Counter::kIsIterationInvariantRate);
+}
+
 }  // namespace
 }  // namespace tandem
 
@@ -96,6 +128,12 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMillisecond);
     }
   }
+  for (Isa isa : paths)
+    for (int64_t n_kv : {128, 1024}) {
+      const std::string name = "attend/" + std::to_string(n_kv) + "/" + std::string(isa_name(isa));
+      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) { run_attend(st, isa, n_kv); })
+          ->Unit(benchmark::kMicrosecond);
+    }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

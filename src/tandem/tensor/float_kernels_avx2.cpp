@@ -15,14 +15,26 @@ namespace {
 
 struct Ops256 {
   using V = __m256;
-  using M = __m256i;
+  // A lane mask, and whether it is all lanes: full vectors then load plainly
+  // (AVX2's masked loads are slow on some CPUs; the branch is predictable).
+  struct M {
+    __m256i m;
+    bool full;
+  };
   static constexpr int W = 8;
   static constexpr int kRegs = 16;  // vector registers
   static V zero() { return _mm256_setzero_ps(); }
   static V set1(float f) { return _mm256_set1_ps(f); }
-  static M mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
-  static V loadm(const float* p, M m) { return _mm256_maskload_ps(p, m); }
-  static void storem(float* p, V v, M m) { _mm256_maskstore_ps(p, m, v); }
+  static M mask(int n) {
+    return {_mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), n == W};
+  }
+  static V loadm(const float* p, M m) { return m.full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m.m); }
+  static void storem(float* p, V v, M m) {
+    if (m.full)
+      _mm256_storeu_ps(p, v);
+    else
+      _mm256_maskstore_ps(p, m.m, v);
+  }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
@@ -30,7 +42,7 @@ struct Ops256 {
   static V div(V a, V b) { return _mm256_div_ps(a, b); }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
   static V min(V a, V b) { return _mm256_min_ps(a, b); }
-  static V select(M m, V a, V b) { return _mm256_blendv_ps(b, a, _mm256_castsi256_ps(m)); }
+  static V select(M m, V a, V b) { return _mm256_blendv_ps(b, a, _mm256_castsi256_ps(m.m)); }
   static V round(V x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   // p * 2^n by adding n to p's exponent field (p near 1, n integral in [-126, 127]).
   static V scale2(V p, V n) {

@@ -37,9 +37,9 @@ inline __attribute__((always_inline)) typename O::M block_mask(int64_t left) {
 }
 
 // H query heads (H <= 4) from head h0 on, sharing each load of a key or value
-// vector. Every head runs the same operations as it would alone (the positions
-// and components are only partitioned differently), so results do not depend
-// on how heads are grouped.
+// vector. Every head runs the same operations as it would alone (positions and
+// components are only partitioned differently), so results do not depend on
+// how heads are grouped.
 template <class O, int H>
 void attend_heads(const AttendArgs& a, int64_t h0) {
   using V = typename O::V;
@@ -48,7 +48,7 @@ void attend_heads(const AttendArgs& a, int64_t h0) {
   // Accumulators in use at once: H * B for the scores, H * C * 2 for the output.
   constexpr int B = (O::kRegs / 2) / H < 4 ? (O::kRegs / 2) / H : 4;
   constexpr int C = (O::kRegs / 2) / (2 * H) < 4 ? ((O::kRegs / 2) / (2 * H) > 0 ? (O::kRegs / 2) / (2 * H) : 1) : 4;
-  const int64_t n = a.n_kv;
+  const int64_t n = a.n_kv, hd = a.hd, kt_stride = a.kt_stride, v_stride = a.v_stride;
   const float* q[H];
   float* s[H];
   for (int h = 0; h < H; ++h) {
@@ -62,21 +62,28 @@ void attend_heads(const AttendArgs& a, int64_t h0) {
   for (int64_t j0 = 0; j0 < n; j0 += B * W) {
     V acc[H][B];
     M m[B];
+#pragma GCC unroll 16
     for (int b = 0; b < B; ++b) {
       m[b] = block_mask<O>(n - j0 - b * W);
+#pragma GCC unroll 16
       for (int h = 0; h < H; ++h) acc[h][b] = O::zero();
     }
     const float* kd = a.kt + j0;
-    for (int64_t d = 0; d < a.hd; ++d, kd += a.kt_stride) {
+    for (int64_t d = 0; d < hd; ++d, kd += kt_stride) {
       V k[B];
+#pragma GCC unroll 16
       for (int b = 0; b < B; ++b) k[b] = O::loadm(kd + b * W, m[b]);
+#pragma GCC unroll 16
       for (int h = 0; h < H; ++h) {
         const V qd = O::set1(q[h][d]);
+#pragma GCC unroll 16
         for (int b = 0; b < B; ++b) acc[h][b] = O::fma(qd, k[b], acc[h][b]);
       }
     }
+#pragma GCC unroll 16
     for (int h = 0; h < H; ++h)
-      for (int b = 0; b < B && j0 + b * W < n; ++b) {
+#pragma GCC unroll 16
+      for (int b = 0; b < B; ++b) {  // blocks past n: mask 0, nothing stored
         const V sc = O::mul(acc[h][b], O::set1(a.scale));
         O::storem(s[h] + j0 + b * W, sc, m[b]);
         vmax[h] = O::select(m[b], O::max(vmax[h], sc), vmax[h]);
@@ -98,31 +105,40 @@ void attend_heads(const AttendArgs& a, int64_t h0) {
 
   // Output, C * W components per pass; per head and component, even and odd
   // positions in separate accumulators (two dependency chains), summed at the end.
-  for (int64_t c0 = 0; c0 < a.hd; c0 += C * W) {
+  for (int64_t c0 = 0; c0 < hd; c0 += C * W) {
     V acc0[H][C], acc1[H][C];
     M m[C];
+#pragma GCC unroll 16
     for (int c = 0; c < C; ++c) {
-      m[c] = block_mask<O>(a.hd - c0 - c * W);
+      m[c] = block_mask<O>(hd - c0 - c * W);
+#pragma GCC unroll 16
       for (int h = 0; h < H; ++h) acc0[h][c] = acc1[h][c] = O::zero();
     }
     const float* vr = a.v + c0;
     int64_t j = 0;
-    for (; j + 1 < n; j += 2, vr += 2 * a.v_stride) {
+    for (; j + 1 < n; j += 2, vr += 2 * v_stride) {
+#pragma GCC unroll 16
       for (int c = 0; c < C; ++c) {
-        const V v0 = O::loadm(vr + c * W, m[c]), v1 = O::loadm(vr + a.v_stride + c * W, m[c]);
+        const V v0 = O::loadm(vr + c * W, m[c]), v1 = O::loadm(vr + v_stride + c * W, m[c]);
+#pragma GCC unroll 16
         for (int h = 0; h < H; ++h) {
           acc0[h][c] = O::fma(O::set1(s[h][j]), v0, acc0[h][c]);
           acc1[h][c] = O::fma(O::set1(s[h][j + 1]), v1, acc1[h][c]);
         }
       }
     }
-    if (j < n)
+    if (j < n) {
+#pragma GCC unroll 16
       for (int c = 0; c < C; ++c) {
         const V v0 = O::loadm(vr + c * W, m[c]);
+#pragma GCC unroll 16
         for (int h = 0; h < H; ++h) acc0[h][c] = O::fma(O::set1(s[h][j]), v0, acc0[h][c]);
       }
+    }
+#pragma GCC unroll 16
     for (int h = 0; h < H; ++h)
-      for (int c = 0; c < C && c0 + c * W < a.hd; ++c)
+#pragma GCC unroll 16
+      for (int c = 0; c < C; ++c)
         O::storem(a.out + (h0 + h) * a.out_stride + c0 + c * W, O::mul(O::add(acc0[h][c], acc1[h][c]), inv[h]), m[c]);
   }
 }
