@@ -4,6 +4,7 @@
 //                        every byte comes from DRAM (the generation case)
 //   gen_hot/TYPE/PATH    one token, the same matrix every time (from cache: the
 //                        kernel's own speed limit)
+//   batch5/TYPE/PATH     5 tokens (verifying 4 drafted tokens), from cache
 //   prefill128/TYPE/PATH 128 tokens (prompt processing), activation
 //                        quantization included
 // bytes_per_second is weight bytes read per second (for prefill: the matrix
@@ -122,6 +123,9 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMicrosecond);
       benchmark::RegisterBenchmark(("gen_hot/" + suffix).c_str(),
                                    [=](benchmark::State& st) { run(st, t, isa, 1, false); })
+          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("batch5/" + suffix).c_str(),
+                                   [=](benchmark::State& st) { run(st, t, isa, 5, false); })
           ->Unit(benchmark::kMicrosecond);
       benchmark::RegisterBenchmark(("prefill128/" + suffix).c_str(),
                                    [=](benchmark::State& st) { run(st, t, isa, 128, false); })

@@ -15,7 +15,8 @@
 #
 #   bench/speculative.sh TARGET.gguf DRAFT.gguf
 #   env: BUILD (build), THREADS (2), N (128 tokens), KMAX (8), REPS (3, median),
-#        PROMPTS (file, one prompt a line), COST_MODEL (GGUF for T(K+1)/T(1)), LOOKUP (n-gram, adds rows)
+#        PROMPTS (file, one prompt a line), COST_MODEL (GGUF for T(K+1)/T(1)), LOOKUP (n-gram: adds
+#        prompt-lookup rows and chain rows, lookup first and the draft model where nothing matches)
 # Needs jq (Debian package jq).
 set -euo pipefail
 if [ $# -lt 2 ]; then
@@ -62,7 +63,7 @@ median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 #   K "auto": the cost model uses the mean drafted length, rounded)
 row() {
   local label=$1 k=$2 c=$3; shift 3
-  local acc=0 drafted=0 rounds=0 draft_rounds=0 gen=0 same=yes sp=() spec=() alone=()
+  local acc=0 drafted=0 rounds=0 draft_rounds=0 gen=0 same=yes sp=() spec=() alone=() model_rounds=0
   for p in "${prompts[@]}"; do
     for _ in $(seq "$REPS"); do
       local j
@@ -71,6 +72,7 @@ row() {
       drafted=$((drafted + $(jq '.speculative.drafted' <<<"$j")))
       rounds=$((rounds + $(jq '.speculative.rounds' <<<"$j")))
       draft_rounds=$((draft_rounds + $(jq '.speculative.draft_rounds' <<<"$j")))
+      model_rounds=$((model_rounds + $(jq '.speculative.rounds_by_source[-1]' <<<"$j")))
       gen=$((gen + $(jq '.n_generated' <<<"$j")))
       [ "$(jq '.baseline.identical' <<<"$j")" = true ] || same=no
       sp+=("$(jq '.speedup' <<<"$j")")
@@ -79,6 +81,8 @@ row() {
     done
   done
   local msp mspec malone cost
+  # A chain (lookup, then the model): only the model's rounds cost c per token.
+  if [ "$c" = chain ]; then c=$(awk -v c="$CHAIN_C" -v m="$model_rounds" -v r="$draft_rounds" 'BEGIN { printf "%.4f", (r > 0 ? c * m / r : 0) }'); fi
   if [ "$k" = auto ]; then k=$(awk -v d="$drafted" -v r="$draft_rounds" 'BEGIN { k = r > 0 ? d / r + 0.5 : 1; printf "%d", k }'); fi
   msp=$(printf '%s\n' "${sp[@]}" | median)
   mspec=$(printf '%s\n' "${spec[@]}" | median)
@@ -109,7 +113,11 @@ if [ "$LOOKUP" -gt 0 ]; then
   for k in 2 4 8; do
     if [ "$k" -le "$KMAX" ]; then row "lookup K$k" "$k" 0 --lookup "$LOOKUP" --draft-max "$k"; fi
   done
+  CHAIN_C=$c
+  for k in $(seq 1 "$KMAX"); do
+    row "chain K$k" "$k" chain --lookup "$LOOKUP" --lookup-min 2 --draft "$DRAFT" --draft-max "$k"
+  done
 fi
 echo
 echo "(adaptive: K picked per round by the cost model of arXiv 2211.17192 at the running acceptance; predicted at the mean K drafted)"
-echo "(lookup rows: prompt lookup, no draft model, so c = 0)"
+echo "(lookup rows: prompt lookup, no draft model, so c = 0; chain rows: lookup where an n-gram of 2..$LOOKUP matches, else the draft model, c scaled by the model's share of rounds)"
