@@ -12,6 +12,9 @@
 #   (c) white-box          on the corpus against the teacher's next-token
 #                          distributions, forward KL, reverse KL and top-k KL,
 #                          each mixed with the hard-label CE at weight ALPHA
+#   (d) longer             the forward-KL student trained on for LONG_STEPS more
+#                          steps (forward KL, alpha 0.1): not an equal-budget
+#                          comparison, the draft model house-small ships as
 # Then `tandem distill-eval` scores all of them on data/kjv/valid.txt (same
 # tokenization as training): perplexity, greedy next-token agreement with the
 # teacher, KL(teacher || student). Writes models/logs/distill-table.md and
@@ -69,6 +72,13 @@ for mode in forward-kl reverse-kl topk; do
     --name "house-small-$mode" -o "$W/$mode.gguf" --report "$W/$mode.json" --log "$W/$mode"
 done
 
+LONG_STEPS=${LONG_STEPS:-2000}
+LONG_TOKENS=$((LONG_STEPS * BATCH * CTX))
+timed longer "$T" distill --mode forward-kl --teacher "$TEACHER" --student "$W/forward-kl.gguf" \
+  --train "$TRAIN_TXT" --valid "$VALID_TXT" --batch "$BATCH" --steps "$LONG_STEPS" --lr 2e-3 --min-lr 1e-4 \
+  --warmup 50 --weight-decay 0.1 --clip 1 --seed 11 $RUN --alpha 0.1 --kd-temp 1 \
+  --name house-small -o "$W/longer.gguf" --report "$W/longer.json" --log "$W/longer"
+
 # Equal training tokens: every distill report must say STEPS x BATCH x CTX
 # (`tandem train` trains the same steps of the same batch by construction).
 for r in blackbox forward-kl reverse-kl topk; do
@@ -84,8 +94,9 @@ declare -A LABEL=(
   [forward-kl]="(c) white-box forward KL"
   [reverse-kl]="(c) white-box reverse KL"
   [topk]="(c) white-box top-$TOPK KL"
+  [longer]="(d) forward KL + $LONG_TOKENS more tokens"
 )
-ORDER="corpus blackbox forward-kl reverse-kl topk"
+ORDER="corpus blackbox forward-kl reverse-kl topk longer"
 args=()
 for k in $ORDER; do args+=("${LABEL[$k]}=$W/$k.gguf"); done
 t0=$SECONDS
@@ -96,7 +107,7 @@ eval_secs=$((SECONDS - t0))
 # The shipped house-small: the distilled student ((b) or (c)) with the lowest validation perplexity.
 best=""
 best_ppl=""
-for k in blackbox forward-kl reverse-kl topk; do
+for k in blackbox forward-kl reverse-kl topk longer; do
   ppl=$(awk -F'|' -v l="${LABEL[$k]}" '{ g = $2; gsub(/^ +| +$/, "", g); if (g == l) { gsub(/ /, "", $3); print $3 } }' "$W/eval.md")
   if [ -z "$best" ] || awk -v a="$ppl" -v b="$best_ppl" 'BEGIN { exit !(a + 0 < b + 0) }'; then
     best=$k
@@ -114,6 +125,8 @@ cp "$W/$best.gguf" "$OUT_MODEL"
   echo "**$TOKENS training tokens for every student**; exported as Q8_0 and scored as shipped."
   echo "White-box losses: (1 - $ALPHA) x divergence + $ALPHA x hard-label CE, temperature 1, teacher logits"
   echo "from the engine on the fly; top-k keeps the teacher's $TOPK most likely tokens, renormalized."
+  echo "(d) continues the forward-KL student for $LONG_STEPS more steps ($LONG_TOKENS tokens; lr 2e-3 -> 1e-4,"
+  echo "50 warmup steps, alpha 0.1): the longer training a draft model gets, outside the equal-budget comparison."
   echo "Black-box data: the teacher continued the first 3 words of $PROMPTS evenly spaced training lines"
   echo "(temperature 1, no truncation, up to 128 tokens, stopping at the newline): $gen_records records,"
   echo "$gen_tokens tokens as training text (the corpus: $(sed -n 's/.*"train_tokens_available": \([0-9]*\).*/\1/p' "$W/forward-kl.json") tokens)."
