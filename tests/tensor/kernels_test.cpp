@@ -148,8 +148,11 @@ TEST_P(KernelPath, MatmulMatchesReferenceDots) {
 TEST_P(KernelPath, TokensAreBatchAndSplitInvariant) {
   // Speculative verification feeds several tokens at once and compares with one
   // at a time: each token's outputs must not depend on its batch or row range.
-  for (GgmlType t : kAllTypes) {
-    const int64_t n_in = ggml_traits(t).block_size == 256 ? 512 : 352 - (uses_q8a_activations(t) ? 0 : 3);
+  // Rows of whole 128-element groups (the fused one-token kernels) and with a partial last group.
+  for (GgmlType t : kAllTypes)
+  for (int64_t n_in : {ggml_traits(t).block_size == 256 ? int64_t{512} : 352 - (uses_q8a_activations(t) ? 0 : 3),
+                       ggml_traits(t).block_size == 256 ? int64_t{768} : int64_t{384}}) {
+    SCOPED_TRACE("n_in " + std::to_string(n_in));
     const int64_t n_out = 22, n_tokens = 19;
     const auto wbytes = make_weights(t, n_out, n_in, 21);
     const WeightView w{t, wbytes.data(), n_in, n_out, row_bytes(t, n_in)};

@@ -369,11 +369,105 @@ T256_INLINE void prefetch_rows(const WeightView& w, int64_t r, int64_t r1, size_
       _mm_prefetch(reinterpret_cast<const char*>(w.row(i) + off), _MM_HINT_T1);
 }
 
+// ---------------------------------------------------------------------------
+// One token, fused (no tile): packing a tile costs more than dotting it once.
+// Each row's blocks are decoded in lane form (Decoder) and dotted with the
+// token's activations in natural block order; the (row, block) integer sums are
+// reduced into the tile kernel's lanes (r * 4 + b) and finished with its float
+// operations, so results equal tile_kernel<Q, Signed, 1> bit for bit.
+
+// One token's activation groups (quad form, tile.h) in natural order: block
+// b of group g at out + g * 128 + b * 32. n_in a multiple of 128.
+T256 void natural_acts(const uint8_t* act, int64_t G, uint8_t* out) {
+  constexpr size_t agb = tile::act_group_bytes(32);
+  for (int64_t g = 0; g < G; ++g) {
+    __m128i q[8];
+    for (int i = 0; i < 8; ++i) q[i] = load128(act + g * agb + i * 16);
+    transpose_store4(q, out + g * 128, 32);          // quads 0..3: elements 0..15 of each block
+    transpose_store4(q + 4, out + g * 128 + 16, 32);  // quads 4..7: elements 16..31
+  }
+}
+
+// Lane k of the result = the sum of v[k]'s 8 dwords.
+T256_INLINE __m256i sum8x8(const __m256i* v) {
+  const __m256i h01 = _mm256_hadd_epi32(v[0], v[1]), h23 = _mm256_hadd_epi32(v[2], v[3]);
+  const __m256i h45 = _mm256_hadd_epi32(v[4], v[5]), h67 = _mm256_hadd_epi32(v[6], v[7]);
+  const __m256i h0123 = _mm256_hadd_epi32(h01, h23), h4567 = _mm256_hadd_epi32(h45, h67);
+  return _mm256_add_epi32(_mm256_permute2x128_si256(h0123, h4567, 0x20), _mm256_permute2x128_si256(h0123, h4567, 0x31));
+}
+
+template <GgmlType W>
+T256 void gen_rows(const uint8_t* const rows[4], int64_t G, const uint8_t* act, const uint8_t* nat, float* y, int nr) {
+  constexpr bool Signed = W == GgmlType::Q8_0;
+  constexpr size_t agb = tile::act_group_bytes(32);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  for (int64_t g = 0; g < G; ++g) {
+    alignas(32) float d[16], m[16];
+    __m256i s[2];  // rows 0-1, rows 2-3
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      __m256i sums[8];  // (row, block) of the pair
+#pragma GCC unroll 2
+      for (int rr = 0; rr < 2; ++rr) {
+        const int r = 2 * h + rr;
+        __m128i lo[4], hi[4];
+        Decoder<W>::run(rows[r], g, lo, hi, d + 4 * r, m + 4 * r);
+#pragma GCC unroll 4
+        for (int b = 0; b < 4; ++b) {
+          const __m256i wv = _mm256_set_m128i(hi[b], lo[b]);
+          const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nat + g * 128 + b * 32));
+          sums[rr * 4 + b] = _mm256_madd_epi16(dot_quad<Signed>(wv, av), ones);
+        }
+      }
+      s[h] = sum8x8(sums);
+    }
+    const __m256i s0 = s[0], s1 = s[1];
+    const float* af = reinterpret_cast<const float*>(act + g * agb + 8 * 16);
+    const __m256 da = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(af));
+    const __m256 ds = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(af + 4));
+    acc0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s0), _mm256_load_ps(d)), da, acc0);
+    acc0 = _mm256_fmadd_ps(_mm256_load_ps(m), ds, acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s1), _mm256_load_ps(d + 8)), da, acc1);
+    acc1 = _mm256_fmadd_ps(_mm256_load_ps(m + 8), ds, acc1);
+  }
+  float out[4];
+  acc0 = _mm256_add_ps(acc0, _mm256_permute_ps(acc0, 0xB1));  // b0+b1, b2+b3
+  acc0 = _mm256_add_ps(acc0, _mm256_permute_ps(acc0, 0x4E));  // (b0+b1)+(b2+b3)
+  acc1 = _mm256_add_ps(acc1, _mm256_permute_ps(acc1, 0xB1));
+  acc1 = _mm256_add_ps(acc1, _mm256_permute_ps(acc1, 0x4E));
+  out[0] = _mm256_cvtss_f32(acc0);
+  out[1] = _mm_cvtss_f32(_mm256_extractf128_ps(acc0, 1));
+  out[2] = _mm256_cvtss_f32(acc1);
+  out[3] = _mm_cvtss_f32(_mm256_extractf128_ps(acc1, 1));
+  for (int r = 0; r < nr; ++r) y[r] = out[r];
+}
+
 template <GgmlType W>
 T256 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0, int64_t r1) {
   constexpr int bs = affine_block_size_v<W>;
   constexpr size_t wgb = tile::weight_group_bytes(bs);
   const int64_t G = affine_groups(W, w.n_in);
+  if constexpr (bs == 32) {
+    if (a.n_tokens == 1 && w.n_in % 128 == 0) {
+      alignas(32) uint8_t stack_nat[8192];
+      std::unique_ptr<Activations::Line[]> heap_nat;
+      uint8_t* nat = stack_nat;
+      if (static_cast<size_t>(w.n_in) > sizeof(stack_nat)) {
+        heap_nat.reset(new Activations::Line[(w.n_in + 63) / 64]);
+        nat = heap_nat[0].b;
+      }
+      natural_acts(a.token(0), G, nat);
+      const size_t rb = row_bytes(W, w.n_in);
+      for (int64_t rt = r0; rt < r1; rt += tile::kRows) {
+        prefetch_rows(w, rt + kPrefetchTiles * tile::kRows, r1, rb);
+        const uint8_t* rows[tile::kRows];
+        for (int r = 0; r < tile::kRows; ++r) rows[r] = w.row(std::min<int64_t>(rt + r, r1 - 1));
+        gen_rows<W>(rows, G, a.token(0), nat, y + rt, static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt)));
+      }
+      return;
+    }
+  }
   alignas(64) uint8_t stack_tile[kStackTile];
   std::unique_ptr<Activations::Line[]> heap;
   uint8_t* tile = stack_tile;
