@@ -72,7 +72,7 @@ for mode in forward-kl reverse-kl topk; do
     --name "house-small-$mode" -o "$W/$mode.gguf" --report "$W/$mode.json" --log "$W/$mode"
 done
 
-LONG_STEPS=${LONG_STEPS:-2000}
+LONG_STEPS=${LONG_STEPS:-5000}
 LONG_TOKENS=$((LONG_STEPS * BATCH * CTX))
 timed longer "$T" distill --mode forward-kl --teacher "$TEACHER" --student "$W/forward-kl.gguf" \
   --train "$TRAIN_TXT" --valid "$VALID_TXT" --batch "$BATCH" --steps "$LONG_STEPS" --lr 2e-3 --min-lr 1e-4 \
