@@ -14,8 +14,8 @@
 # Nothing here asserts a time; the figures are for the README.
 #
 #   bench/speculative.sh TARGET.gguf DRAFT.gguf
-#   env: BUILD (build), THREADS (2), N (128 tokens), KMAX (8), REPS (3, median),
-#        PROMPTS (file, one prompt a line), COST_MODEL (GGUF for T(K+1)/T(1)), LOOKUP (n-gram: adds
+#   env: BUILD (build), THREADS (2), N (128 tokens), KMAX (8), REPS (1; medians over prompts x runs),
+#        PROMPTS (file, one prompt a line; default the demo's 24), COST_MODEL (GGUF for T(K+1)/T(1)), LOOKUP (n-gram: adds
 #        prompt-lookup rows and chain rows, lookup first and the draft model where nothing matches)
 # Needs jq (Debian package jq).
 set -euo pipefail
@@ -30,7 +30,7 @@ TANDEM=$BUILD/tandem
 THREADS=${THREADS:-2}
 N=${N:-128}
 KMAX=${KMAX:-8}
-REPS=${REPS:-3}
+REPS=${REPS:-1}
 COST_MODEL=${COST_MODEL:-$TARGET}
 LOOKUP=${LOOKUP:-0}
 command -v jq >/dev/null || { echo "speculative.sh: jq is missing (apt-get install jq)"; exit 1; }
@@ -40,20 +40,20 @@ prompts=()
 if [ -n "${PROMPTS:-}" ]; then
   mapfile -t prompts < "$PROMPTS"
 else
-  prompts=("In the beginning God created the heaven and the earth. And the earth was"
-           "And it came to pass, when men began to multiply on the face of the earth,"
-           "The LORD is my shepherd; I shall not want. He maketh me to lie down")
+  # The 24 built-in KJV prompts of the demo (opening words of validation verses):
+  # acceptance over a few prompts swings by ten points from one set to another.
+  mapfile -t prompts < <(jq -r '.prompt' "$(dirname "$0")/../scripts/demo_prompts.jsonl")
 fi
 
 # Generation tokens/s and batch costs, once per model.
-tg() { "$TANDEM" bench -m "$1" -t "$THREADS" -p 32 -n 64 -r "$REPS" --json | jq '.tg_tokens_per_s'; }
+tg() { "$TANDEM" bench -m "$1" -t "$THREADS" -p 32 -n 64 -r 5 --json | jq '.tg_tokens_per_s'; }
 tg_target=$(tg "$TARGET")
 tg_draft=$(tg "$DRAFT")
 c=$(awk -v a="$tg_target" -v b="$tg_draft" 'BEGIN { printf "%.4f", a / b }')
 tg_target=$(printf '%.1f' "$tg_target")
 tg_draft=$(printf '%.1f' "$tg_draft")
 batches=$(seq -s, 1 $((KMAX + 1)))
-batch_json=$("$TANDEM" bench -m "$COST_MODEL" -t "$THREADS" -p 32 -n 8 -r "$REPS" --batches "$batches" --json)
+batch_json=$("$TANDEM" bench -m "$COST_MODEL" -t "$THREADS" -p 32 -n 8 -r 5 --batches "$batches" --json)
 batch_cost() { jq ".batches[] | select(.k == $1) | .time_vs_1" <<<"$batch_json"; }
 
 median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
