@@ -36,7 +36,7 @@ fuzz: fuzz-build
 	@mkdir -p $(FUZZ_BUILD)/corpus
 	@$(FUZZ_BUILD)/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FUZZ_BUILD)/corpus tests/fuzz/corpus
 
-# Reproduces corpus, tokenizer, house-large and house-small from scratch (about an hour on 2 cores).
+# Reproduces corpus, tokenizer, house-large and house-small from scratch (about an hour and a half on 2 cores).
 house-models: build
 	@bash scripts/house_models.sh $(BUILD)
 
