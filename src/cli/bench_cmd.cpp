@@ -22,6 +22,7 @@ struct BenchOptions {
   int64_t n_gen = 64;
   int reps = 3;
   std::vector<int64_t> batches;
+  std::string isa;  // kernel path to force (scalar, avx2, avx512); empty: the best
   bool json = false;
 };
 
@@ -38,7 +39,13 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 int run_bench(const BenchOptions& o) {
-  auto model = DecoderModel::load(o.model.path);
+  DecoderLoadOptions lo;
+  if (!o.isa.empty()) {
+    for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+      if (isa_name(i) == o.isa) lo.isa = i;
+    if (!lo.isa) return fail(make_error("--isa is '", o.isa, "' (expected scalar, avx2 or avx512)"));
+  }
+  auto model = DecoderModel::load(o.model.path, lo);
   if (!model) return fail(model.error());
   const ModelConfig& c = (*model)->config();
   ThreadPool pool(o.model.threads);
@@ -146,6 +153,7 @@ void add_bench_command(CLI::App& app, int& rc) {
   cmd->add_option("-p,--n-prompt", o->n_prompt, "Prompt tokens, evaluated as one batch")->capture_default_str();
   cmd->add_option("-n,--n-gen", o->n_gen, "Generated tokens, one per pass")->capture_default_str();
   cmd->add_option("-r,--reps", o->reps, "Repetitions")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--isa", o->isa, "Force a kernel path: scalar, avx2 or avx512 (default: the best this CPU has)");
   cmd->add_option("--batches", o->batches, "Also time batches of these sizes after the prompt, e.g. 1,5")->delimiter(',');
   cmd->add_flag("--json", o->json, "Print one JSON object");
   cmd->callback([o, &rc] { rc = run_bench(*o); });

@@ -99,6 +99,13 @@ TEST(EngineCli, SynthWritesALoadableModelAndBenchRunsIt) {
   EXPECT_GT(j["tg_tokens_per_s"].get<double>(), 0.0);
   ASSERT_EQ(j["batches"].size(), 2u);
   EXPECT_GT(j["batches"][1]["time_vs_1"].get<double>(), 0.0);
+  // A forced kernel path (the scalar one runs anywhere), and a bad name.
+  r = run(cli() + " bench -m " + quoted(model.path()) + " -p 4 -n 2 -r 1 -t 1 --isa scalar --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["isa"], "scalar");
+  r = run(cli() + " bench -m " + quoted(model.path()) + " --isa sse9 2>&1");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("--isa is 'sse9'"), std::string::npos) << r.out;
   r = run(cli() + " gguf synth --dim 100 --heads 3 --vocab-from x -o /dev/null 2>&1");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("not a multiple of heads"), std::string::npos) << r.out;

@@ -38,16 +38,22 @@ std::vector<float> read_floats(const std::string& path) {
 std::vector<int32_t> prompt_ids(const json& fx) { return fx["prompt"]["ids"].get<std::vector<int32_t>>(); }
 
 
-TEST(DecoderFixtures, EveryFixtureMatchesTheReference) {
+// Every kernel path this CPU can run, end to end (the matmuls, attention and
+// SwiGLU of each path inside a whole model).
+class DecoderFixtures : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(DecoderFixtures, EveryFixtureMatchesTheReference) {
   TANDEM_REQUIRE_FIXTURES("models/MANIFEST.json");
+  if (CpuFeatures::detect().best_isa() < GetParam()) GTEST_SKIP() << "this CPU has no " << isa_name(GetParam()) << " path";
   ThreadPool pool(2);
   json m = manifest();
   ASSERT_GE(m["fixtures"].size(), 15u);
   for (const json& fx : m["fixtures"]) {
     const std::string file = fx["file"];
     SCOPED_TRACE(file);
-    auto model = DecoderModel::load(models_dir() + file);
+    auto model = DecoderModel::load(models_dir() + file, {.isa = GetParam()});
     ASSERT_TRUE(model.ok()) << model.error().message;
+    ASSERT_EQ((*model)->kernels().isa, GetParam());
     const auto ids = prompt_ids(fx);
     const int64_t V = (*model)->config().n_vocab;
     ASSERT_EQ(V, fx["hparams"]["n_vocab"].get<int64_t>());
@@ -72,8 +78,8 @@ TEST(DecoderFixtures, EveryFixtureMatchesTheReference) {
     const double tol_max = fx["recommended_tolerance"]["max_abs"], tol_mean = fx["recommended_tolerance"]["mean_abs"];
     EXPECT_LE(max_abs, tol_max) << "mean " << mean_abs;
     EXPECT_LE(mean_abs, tol_mean) << "max " << max_abs;
-    std::printf("%-28s max|diff| %.3g (tol %.3g)  mean|diff| %.3g (tol %.3g)\n", file.c_str(), max_abs, tol_max,
-                mean_abs, tol_mean);
+    std::printf("%-7s %-28s max|diff| %.3g (tol %.3g)  mean|diff| %.3g (tol %.3g)\n", std::string(isa_name(GetParam())).c_str(),
+                file.c_str(), max_abs, tol_max, mean_abs, tol_mean);
 
     // The continuation: F32 fixtures must generate the same greedy ids; the others
     // follow the reference ids and compare the recorded top-5 logits.
@@ -98,6 +104,9 @@ TEST(DecoderFixtures, EveryFixtureMatchesTheReference) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Paths, DecoderFixtures, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
+                         [](const ::testing::TestParamInfo<Isa>& info) { return std::string(isa_name(info.param)); });
 
 TEST(Decoder, IncrementalEqualsBatchAndRollbackReplays) {
   TANDEM_REQUIRE_FIXTURES("models/qwen2-gpt2-f32.gguf");

@@ -69,7 +69,10 @@ void rope(float* v, int64_t n_rot, const float* cs, RopeStyle style) {
 
 }  // namespace
 
-Result<std::shared_ptr<const DecoderModel>> DecoderModel::load(const std::string& path) {
+Result<std::shared_ptr<const DecoderModel>> DecoderModel::load(const std::string& path, const DecoderLoadOptions& opt) {
+  const Isa best = CpuFeatures::detect().best_isa();
+  if (opt.isa && *opt.isa > best)
+    return make_error("this CPU has no ", isa_name(*opt.isa), " kernels (best: ", isa_name(best), ")");
   auto file = GgufFile::open(path);
   if (!file) return file.error();
   std::shared_ptr<DecoderModel> m(new DecoderModel());
@@ -84,7 +87,7 @@ Result<std::shared_ptr<const DecoderModel>> DecoderModel::load(const std::string
   if (tok->n_vocab() != c.n_vocab)
     return make_error(path, ": the tokenizer has ", tok->n_vocab(), " tokens but token_embd.weight has ", c.n_vocab, " rows");
   m->tokenizer_ = std::make_unique<Tokenizer>(std::move(*tok));
-  m->kernels_ = select_kernels(CpuFeatures::detect());
+  m->kernels_ = kernels_for_isa(opt.isa.value_or(best));
 
   auto emb = bind_matrix(f, "token_embd.weight", c.n_embd, c.n_vocab);
   if (!emb) return emb.error();

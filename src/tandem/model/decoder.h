@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -30,9 +31,15 @@ struct LayerWeights {
   WeightView ffn_gate, ffn_up, ffn_down; // gate/up: n_out n_ff, down: n_out n_embd
 };
 
+struct DecoderLoadOptions {
+  // The kernel path (tensor/kernels.h); unset: the best this CPU offers. A path
+  // the CPU lacks is an error (tests and benchmarks force each path this way).
+  std::optional<Isa> isa;
+};
+
 class DecoderModel {
  public:
-  static Result<std::shared_ptr<const DecoderModel>> load(const std::string& path);
+  static Result<std::shared_ptr<const DecoderModel>> load(const std::string& path, const DecoderLoadOptions& opt = {});
 
   const ModelConfig& config() const { return config_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
