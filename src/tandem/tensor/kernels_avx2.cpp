@@ -275,6 +275,26 @@ T256_INLINE __m256i dot_quad(__m256i w, __m256i a) {
   return _mm256_maddubs_epi16(w, a);
 }
 
+// Per group and token, lanes (r, b) of two rows: acc = fma(float(I) * d, da, acc); acc = fma(m, dS, acc).
+T256_INLINE __m256 group_epilogue(__m256 acc, __m256i isum, __m256 dw, __m256 mw, __m256 da, __m256 ds) {
+  acc = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(isum), dw), da, acc);
+  return _mm256_fmadd_ps(mw, ds, acc);
+}
+
+// Finishes rows 0-1 (v0) and 2-3 (v1) with ((b0 + b1) + (b2 + b3)) and stores the first nr.
+T256_INLINE void store_rows(__m256 v0, __m256 v1, float* y, int nr) {
+  float out[4];
+  v0 = _mm256_add_ps(v0, _mm256_permute_ps(v0, 0xB1));  // b0+b1, b2+b3
+  v0 = _mm256_add_ps(v0, _mm256_permute_ps(v0, 0x4E));  // (b0+b1)+(b2+b3)
+  v1 = _mm256_add_ps(v1, _mm256_permute_ps(v1, 0xB1));
+  v1 = _mm256_add_ps(v1, _mm256_permute_ps(v1, 0x4E));
+  out[0] = _mm256_cvtss_f32(v0);
+  out[1] = _mm_cvtss_f32(_mm256_extractf128_ps(v0, 1));
+  out[2] = _mm256_cvtss_f32(v1);
+  out[3] = _mm_cvtss_f32(_mm256_extractf128_ps(v1, 1));
+  for (int r = 0; r < nr; ++r) y[r] = out[r];
+}
+
 template <int Q, bool Signed, int T>
 T256 void tile_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t astride, float* y, int64_t ldy,
                       int nr) {
@@ -317,26 +337,12 @@ T256 void tile_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
       const float* af = reinterpret_cast<const float*>(ag + Q * 16);
       const __m256 da = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(af));
       const __m256 ds = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(af + 4));
-      acc0[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s0), dw0), da, acc0[t]);
-      acc0[t] = _mm256_fmadd_ps(mw0, ds, acc0[t]);
-      acc1[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s1), dw1), da, acc1[t]);
-      acc1[t] = _mm256_fmadd_ps(mw1, ds, acc1[t]);
+      acc0[t] = group_epilogue(acc0[t], s0, dw0, mw0, da, ds);
+      acc1[t] = group_epilogue(acc1[t], s1, dw1, mw1, da, ds);
     }
   }
 #pragma GCC unroll 4
-  for (int t = 0; t < T; ++t) {
-    float out[4];
-    __m256 v0 = acc0[t], v1 = acc1[t];
-    v0 = _mm256_add_ps(v0, _mm256_permute_ps(v0, 0xB1));  // b0+b1, b2+b3
-    v0 = _mm256_add_ps(v0, _mm256_permute_ps(v0, 0x4E));  // (b0+b1)+(b2+b3)
-    v1 = _mm256_add_ps(v1, _mm256_permute_ps(v1, 0xB1));
-    v1 = _mm256_add_ps(v1, _mm256_permute_ps(v1, 0x4E));
-    out[0] = _mm256_cvtss_f32(v0);
-    out[1] = _mm_cvtss_f32(_mm256_extractf128_ps(v0, 1));
-    out[2] = _mm256_cvtss_f32(v1);
-    out[3] = _mm_cvtss_f32(_mm256_extractf128_ps(v1, 1));
-    for (int r = 0; r < nr; ++r) y[t * ldy + r] = out[r];
-  }
+  for (int t = 0; t < T; ++t) store_rows(acc0[t], acc1[t], y + t * ldy, nr);
 }
 
 template <int Q, bool Signed>
@@ -426,21 +432,10 @@ T256 void gen_rows(const uint8_t* const rows[4], int64_t G, const uint8_t* act, 
     const float* af = reinterpret_cast<const float*>(act + g * agb + 8 * 16);
     const __m256 da = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(af));
     const __m256 ds = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(af + 4));
-    acc0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s0), _mm256_load_ps(d)), da, acc0);
-    acc0 = _mm256_fmadd_ps(_mm256_load_ps(m), ds, acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s1), _mm256_load_ps(d + 8)), da, acc1);
-    acc1 = _mm256_fmadd_ps(_mm256_load_ps(m + 8), ds, acc1);
+    acc0 = group_epilogue(acc0, s0, _mm256_load_ps(d), _mm256_load_ps(m), da, ds);
+    acc1 = group_epilogue(acc1, s1, _mm256_load_ps(d + 8), _mm256_load_ps(m + 8), da, ds);
   }
-  float out[4];
-  acc0 = _mm256_add_ps(acc0, _mm256_permute_ps(acc0, 0xB1));  // b0+b1, b2+b3
-  acc0 = _mm256_add_ps(acc0, _mm256_permute_ps(acc0, 0x4E));  // (b0+b1)+(b2+b3)
-  acc1 = _mm256_add_ps(acc1, _mm256_permute_ps(acc1, 0xB1));
-  acc1 = _mm256_add_ps(acc1, _mm256_permute_ps(acc1, 0x4E));
-  out[0] = _mm256_cvtss_f32(acc0);
-  out[1] = _mm_cvtss_f32(_mm256_extractf128_ps(acc0, 1));
-  out[2] = _mm256_cvtss_f32(acc1);
-  out[3] = _mm_cvtss_f32(_mm256_extractf128_ps(acc1, 1));
-  for (int r = 0; r < nr; ++r) y[r] = out[r];
+  store_rows(acc0, acc1, y, nr);
 }
 
 template <GgmlType W>
