@@ -177,13 +177,16 @@ T256_INLINE void k_quant_decode(const uint8_t* row, int64_t g, __m128i* lo, __m1
       hi[k] = _mm_or_si128(hi[k], test_to_sixteens(qhi, sel));
     }
   }
-  const float dd = half_to_float(p), dmin = half_to_float(p + 2);
-  for (int k = 0; k < 4; ++k) {
-    uint8_t sc, mn;
-    k_scale_min(4 * half + k, p + 4, sc, mn);
-    d[k] = dd * sc;
-    m[k] = -(dmin * mn);
-  }
+  // k_scale_min for sub-blocks 4 * half .. + 3 at once, 4 bytes per u32:
+  // A = scales[0..3], B = [4..7], C = [8..11]; sub-blocks 4..7 take their top
+  // two bits from the top bits of A (scale) and B (min).
+  const uint32_t A = load_u32(p + 4), B = load_u32(p + 8), C = load_u32(p + 12);
+  const uint32_t sc4 = half == 0 ? A & 0x3F3F3F3Fu : (C & 0x0F0F0F0Fu) | ((A >> 2) & 0x30303030u);
+  const uint32_t mn4 = half == 0 ? B & 0x3F3F3F3Fu : ((C >> 4) & 0x0F0F0F0Fu) | ((B >> 2) & 0x30303030u);
+  const __m128 scf = _mm_cvtepi32_ps(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(static_cast<int>(sc4))));
+  const __m128 mnf = _mm_cvtepi32_ps(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(static_cast<int>(mn4))));
+  _mm_storeu_ps(d, _mm_mul_ps(_mm_set1_ps(half_to_float(p)), scf));
+  _mm_storeu_ps(m, _mm_xor_ps(_mm_mul_ps(_mm_set1_ps(half_to_float(p + 2)), mnf), _mm_set1_ps(-0.0f)));
 }
 
 template <>
