@@ -218,12 +218,10 @@ struct Decoder<GgmlType::Q6_K> {
       const __m128i two = _mm_and_si128(_mm_srl_epi16(qh, _mm_cvtsi32_si128(2 * (k / 2) + 4 * upper)), m2);
       lo[k] = _mm_or_si128(nib, _mm_slli_epi16(two, 4));
     }
-    const float dd = half_to_float(p + 208);
-    const auto* sc = reinterpret_cast<const int8_t*>(p + 192) + 4 * c;
-    for (int k = 0; k < 4; ++k) {
-      d[k] = dd * sc[k];
-      m[k] = -32.0f * d[k];
-    }
+    const __m128 sc = _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(static_cast<int>(load_u32(p + 192 + 4 * c)))));
+    const __m128 dv = _mm_mul_ps(_mm_set1_ps(half_to_float(p + 208)), sc);
+    _mm_storeu_ps(d, dv);
+    _mm_storeu_ps(m, _mm_mul_ps(_mm_set1_ps(-32.0f), dv));
   }
 };
 
@@ -386,14 +384,16 @@ T256_INLINE void prefetch_rows(const WeightView& w, int64_t r, int64_t r1, size_
 // operations, so results equal tile_kernel<Q, Signed, 1> bit for bit.
 
 // One token's activation groups (quad form, tile.h) in natural order: block
-// b of group g at out + g * 128 + b * 32. n_in a multiple of 128.
+// b of group g at out + g * 4 * bs + b * bs. n_in a multiple of 4 * bs.
+template <int bs>
 T256 void natural_acts(const uint8_t* act, int64_t G, uint8_t* out) {
-  constexpr size_t agb = tile::act_group_bytes(32);
+  constexpr int Q = tile::quads(bs);
+  constexpr size_t agb = tile::act_group_bytes(bs);
   for (int64_t g = 0; g < G; ++g) {
-    __m128i q[8];
-    for (int i = 0; i < 8; ++i) q[i] = load128(act + g * agb + i * 16);
-    transpose_store4(q, out + g * 128, 32);          // quads 0..3: elements 0..15 of each block
-    transpose_store4(q + 4, out + g * 128 + 16, 32);  // quads 4..7: elements 16..31
+    __m128i q[Q];
+    for (int i = 0; i < Q; ++i) q[i] = load128(act + g * agb + i * 16);
+    transpose_store4(q, out + g * 4 * bs, bs);  // quads 0..3: elements 0..15 of each block
+    if constexpr (Q == 8) transpose_store4(q + 4, out + g * 4 * bs + 16, bs);  // quads 4..7: 16..31
   }
 }
 
@@ -405,34 +405,55 @@ T256_INLINE __m256i sum8x8(const __m256i* v) {
   return _mm256_add_epi32(_mm256_permute2x128_si256(h0123, h4567, 0x20), _mm256_permute2x128_si256(h0123, h4567, 0x31));
 }
 
+// Blocks of 16 (Q6_K): v = (row 0 blocks 0|1, row 0 blocks 2|3, row 1 ..., row 1 ...),
+// 4 dwords per block -> lanes (r, b) of the two rows.
+T256_INLINE __m256i sum4x8(const __m256i* v) {
+  const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+  return _mm256_permutevar8x32_epi32(h, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));  // (b0 b2 | b1 b3) -> b0..b3
+}
+
 template <GgmlType W>
 T256 void gen_rows(const uint8_t* const rows[4], int64_t G, const uint8_t* act, const uint8_t* nat, float* y, int nr) {
   constexpr bool Signed = W == GgmlType::Q8_0;
-  constexpr size_t agb = tile::act_group_bytes(32);
+  constexpr int bs = affine_block_size_v<W>;
+  constexpr size_t agb = tile::act_group_bytes(bs);
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   for (int64_t g = 0; g < G; ++g) {
     alignas(32) float d[16], m[16];
+    const uint8_t* ng = nat + g * 4 * bs;
     __m256i s[2];  // rows 0-1, rows 2-3
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
-      __m256i sums[8];  // (row, block) of the pair
+      __m256i sums[8];  // blocks of 32: (row, block) of the pair; of 16: (row, block pair)
 #pragma GCC unroll 2
       for (int rr = 0; rr < 2; ++rr) {
         const int r = 2 * h + rr;
         __m128i lo[4], hi[4];
         Decoder<W>::run(rows[r], g, lo, hi, d + 4 * r, m + 4 * r);
+        if constexpr (bs == 32) {
 #pragma GCC unroll 4
-        for (int b = 0; b < 4; ++b) {
-          const __m256i wv = _mm256_set_m128i(hi[b], lo[b]);
-          const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nat + g * 128 + b * 32));
-          sums[rr * 4 + b] = _mm256_madd_epi16(dot_quad<Signed>(wv, av), ones);
+          for (int b = 0; b < 4; ++b) {
+            const __m256i wv = _mm256_set_m128i(hi[b], lo[b]);
+            const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ng + b * 32));
+            sums[rr * 4 + b] = _mm256_madd_epi16(dot_quad<Signed>(wv, av), ones);
+          }
+        } else {
+#pragma GCC unroll 2
+          for (int b = 0; b < 4; b += 2) {
+            const __m256i wv = _mm256_set_m128i(lo[b + 1], lo[b]);
+            const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ng + b * 16));
+            sums[rr * 2 + b / 2] = _mm256_madd_epi16(dot_quad<Signed>(wv, av), ones);
+          }
         }
       }
-      s[h] = sum8x8(sums);
+      if constexpr (bs == 32)
+        s[h] = sum8x8(sums);
+      else
+        s[h] = sum4x8(sums);
     }
     const __m256i s0 = s[0], s1 = s[1];
-    const float* af = reinterpret_cast<const float*>(act + g * agb + 8 * 16);
+    const float* af = reinterpret_cast<const float*>(act + g * agb + tile::quads(bs) * 16);
     const __m256 da = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(af));
     const __m256 ds = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(af + 4));
     acc0 = group_epilogue(acc0, s0, _mm256_load_ps(d), _mm256_load_ps(m), da, ds);
@@ -446,8 +467,8 @@ T256 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
   constexpr int bs = affine_block_size_v<W>;
   constexpr size_t wgb = tile::weight_group_bytes(bs);
   const int64_t G = affine_groups(W, w.n_in);
-  if constexpr (bs == 32) {
-    if (a.n_tokens == 1 && w.n_in % 128 == 0) {
+  {
+    if (a.n_tokens == 1 && w.n_in % (4 * bs) == 0) {
       alignas(32) uint8_t stack_nat[8192];
       std::unique_ptr<Activations::Line[]> heap_nat;
       uint8_t* nat = stack_nat;
@@ -455,7 +476,7 @@ T256 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
         heap_nat.reset(new Activations::Line[(w.n_in + 63) / 64]);
         nat = heap_nat[0].b;
       }
-      natural_acts(a.token(0), G, nat);
+      natural_acts<bs>(a.token(0), G, nat);
       const size_t rb = row_bytes(W, w.n_in);
       for (int64_t rt = r0; rt < r1; rt += tile::kRows) {
         prefetch_rows(w, rt + kPrefetchTiles * tile::kRows, r1, rb);
