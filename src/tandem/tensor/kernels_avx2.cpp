@@ -607,11 +607,6 @@ T256 void quantize_acts(const float* x, int64_t n_tokens, int64_t n_in, int64_t 
   for (int64_t t = 0; t < n_tokens; ++t) quantize_token(x + t * ldx, n_in, bs, out + t * token_bytes);
 }
 
-size_t act_token_bytes(int64_t n_in, int bs) {
-  const int64_t span = int64_t{kGroupBlocks} * bs;
-  return static_cast<size_t>((n_in + span - 1) / span) * tile::act_group_bytes(bs);
-}
-
 // ---------------------------------------------------------------------------
 // Float weights: 4 rows x up to 2 tokens of 8-lane FMAs (13 of 16 registers).
 
@@ -699,7 +694,7 @@ Kernels make_avx2_kernels() {
   Kernels k;
   k.isa = Isa::Avx2;
   k.quantize_acts = quantize_acts;
-  k.act_token_bytes = act_token_bytes;
+  k.act_token_bytes = tile::act_row_bytes;
   k.matmul_f32_f32 = matmul_float<FloatKind::F32>;
   k.matmul_f16_f32 = matmul_float<FloatKind::F16>;
   k.matmul_bf16_f32 = matmul_float<FloatKind::BF16>;

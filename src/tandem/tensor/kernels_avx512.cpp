@@ -884,11 +884,6 @@ T512 void quantize_acts(const float* x, int64_t n_tokens, int64_t n_in, int64_t 
   for (int64_t t = 0; t < n_tokens; ++t) quantize_token(x + t * ldx, n_in, bs, out + t * token_bytes);
 }
 
-size_t act_token_bytes(int64_t n_in, int bs) {
-  const int64_t span = int64_t{kGroupBlocks} * bs;
-  return static_cast<size_t>((n_in + span - 1) / span) * tile::act_group_bytes(bs);
-}
-
 // ---------------------------------------------------------------------------
 // Float weights: 4 rows x T tokens of 16-lane FMAs; lanes hold k mod 16 and are
 // summed by the same reduction for every T.
@@ -983,7 +978,7 @@ Kernels make_avx512_kernels() {
   Kernels k;
   k.isa = Isa::Avx512;
   k.quantize_acts = quantize_acts;
-  k.act_token_bytes = act_token_bytes;
+  k.act_token_bytes = tile::act_row_bytes;
   k.matmul_f32_f32 = matmul_float<FloatKind::F32>;
   k.matmul_f16_f32 = matmul_float<FloatKind::F16>;
   k.matmul_bf16_f32 = matmul_float<FloatKind::BF16>;

@@ -28,6 +28,11 @@ inline constexpr int kRows = 4;
 constexpr int quads(int bs) { return bs / 4; }
 constexpr size_t weight_group_bytes(int bs) { return static_cast<size_t>(quads(bs)) * 64 + 2 * 16 * sizeof(float); }
 constexpr size_t act_group_bytes(int bs) { return static_cast<size_t>(quads(bs)) * 16 + 2 * 4 * sizeof(float); }
+// One token's activations of n elements in this layout (the SIMD paths' act_token_bytes).
+inline size_t act_row_bytes(int64_t n, int bs) {
+  const int64_t span = int64_t{kGroupBlocks} * bs;
+  return static_cast<size_t>((n + span - 1) / span) * act_group_bytes(bs);
+}
 
 // Scalar packers: the definition of the layouts, the SIMD packers' oracle, and
 // the path for a row's last, partial group.
