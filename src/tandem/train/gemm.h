@@ -6,10 +6,10 @@
 // whole K range, so results depend only on the thread count, never on timing,
 // and a resumed run reproduces an uninterrupted one bit for bit.
 //
-// OpenBLAS's own thread count is a process-wide setting; the trainer calls
-// blas_use_calling_thread() once so that OpenBLAS computes in whichever thread
-// calls it (ours) instead of waking its own threads, which would compete with
-// the pool for the same cores.
+// OpenBLAS computes in whichever thread calls it (ours): the build links its
+// serial variant (CMakeLists.txt), whose load starts no threads that would
+// compete with the pool for the same cores, and the trainer also calls
+// blas_use_calling_thread() for builds against a threaded OpenBLAS.
 #pragma once
 
 #include <cstdint>
