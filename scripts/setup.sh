@@ -11,7 +11,7 @@ PACKAGES=(
   clang libclang-rt-14-dev  # libFuzzer for the GGUF reader fuzz target
   bible-kjv               # public-domain corpus: tokenizer benchmark, house models
   jq                      # bench scripts read the --json output of tandem commands
-  libopenblas-serial-dev  # sgemm for the trainer (src/tandem/train), in the calling thread
+  libopenblas-dev         # sgemm for the trainer (src/tandem/train)
   libsentencepiece-dev    # trains the house tokenizer (src/tandem/data)
 )
 

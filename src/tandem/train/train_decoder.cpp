@@ -26,7 +26,6 @@ TrainDecoder<Real>::TrainDecoder(const DecoderConfig& config, ThreadPool& pool)
       rope_(config.ctx, config.head_dim(), config.rope_base),
       params_(static_cast<size_t>(layout_.total())),
       grads_(static_cast<size_t>(layout_.total())) {
-  blas_use_calling_thread();
   acts_.resize(static_cast<size_t>(config.n_layers));
 }
 

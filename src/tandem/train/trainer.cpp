@@ -6,6 +6,7 @@
 
 #include "tandem/train/checkpoint.h"
 #include "tandem/train/cross_entropy.h"
+#include "tandem/train/gemm.h"
 
 namespace tandem {
 
@@ -21,6 +22,7 @@ Trainer::Trainer(const TrainOptions& options, const TokenDataset& data, BatchSam
 Result<std::unique_ptr<Trainer>> Trainer::create(const TrainOptions& options, const TokenDataset& data,
                                                  std::span<const float> initial_params) {
   TANDEM_TRY(options.validate());
+  TANDEM_TRY(blas_load());
   TrainOptions o = options;
   // The thread count is part of what makes a run repeatable: fix it now.
   if (o.threads == 0) o.threads = ThreadPool::default_threads();
@@ -38,6 +40,7 @@ Result<std::unique_ptr<Trainer>> Trainer::create(const TrainOptions& options, co
 }
 
 Result<std::unique_ptr<Trainer>> Trainer::resume(const std::string& path, const TokenDataset& data, int threads) {
+  TANDEM_TRY(blas_load());
   auto ck = load_checkpoint(path);
   if (!ck) return ck.error();
   TrainOptions& o = ck->state.options;
