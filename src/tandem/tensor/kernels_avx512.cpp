@@ -25,6 +25,7 @@
 
 #include "tandem/tensor/affine.h"
 #include "tandem/tensor/quants.h"
+#include "tandem/tensor/prefetch.h"
 #include "tandem/tensor/tile.h"
 
 namespace tandem {
@@ -639,14 +640,16 @@ T512_INLINE __m512i sum_quad_lanes(const __m512i* s) {
 // One token, fused: decode each group in registers and dot it at once (no tile
 // round trip), with the tile kernel's float operations, so results are equal.
 template <GgmlType W>
-T512 void gen_tile(const Rows& rs, int64_t n_in, const uint8_t* act, float* y, int nr) {
+T512 void gen_tile(const Rows& rs, int64_t n_in, const uint8_t* act, float* y, int nr, WeightPrefetch pf) {
   constexpr int bs = affine_block_size_v<W>;
   constexpr int Q = tile::quads(bs);
   constexpr size_t agb = tile::act_group_bytes(bs);
   const int64_t G = affine_groups(W, n_in);
   const int64_t g_full = n_in / (int64_t{kGroupBlocks} * bs);
   __m512 acc = _mm512_setzero_ps();
+  pf.spread_over(g_full);
   for (int64_t g = 0; g < g_full; ++g) {
+    pf.next();
     const uint8_t* ag = act + g * agb;
     __m512i lo[4], hi[4], s[4], isum;
     if constexpr (QuadForm<W>::kDirect) {
@@ -695,7 +698,7 @@ T512 void gen_tile(const Rows& rs, int64_t n_in, const uint8_t* act, float* y, i
 // not matter), so results equal the other kernels' bit for bit.
 template <GgmlType W, int T>
 T512 void gen_tile_tokens(const Rows& rs, int64_t n_in, const uint8_t* act, size_t astride, float* y, int64_t ldy,
-                          int nr) {
+                          int nr, WeightPrefetch pf) {
   constexpr int bs = affine_block_size_v<W>;
   constexpr int Q = tile::quads(bs);
   constexpr size_t agb = tile::act_group_bytes(bs);
@@ -704,7 +707,9 @@ T512 void gen_tile_tokens(const Rows& rs, int64_t n_in, const uint8_t* act, size
   __m512 acc[T];
 #pragma GCC unroll 8
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  pf.spread_over(g_full);
   for (int64_t g = 0; g < g_full; ++g) {
+    pf.next();
     __m512i wq[Q];
     tile_quads<W>(rs, g, wq);
     __m512 d, m;
@@ -735,16 +740,16 @@ T512 void gen_tile_tokens(const Rows& rs, int64_t n_in, const uint8_t* act, size
 // slower than one tile decode shared by all tokens.
 template <GgmlType W>
 T512 void gen_tile_run(const Rows& rs, int64_t n_in, const uint8_t* act, size_t astride, float* y, int64_t ldy,
-                       int nr, int64_t n) {
+                       int nr, int64_t n, WeightPrefetch pf) {
   switch (n) {
-    case 1: gen_tile<W>(rs, n_in, act, y, nr); break;
-    case 2: gen_tile_tokens<W, 2>(rs, n_in, act, astride, y, ldy, nr); break;
-    case 3: gen_tile_tokens<W, 3>(rs, n_in, act, astride, y, ldy, nr); break;
-    case 4: gen_tile_tokens<W, 4>(rs, n_in, act, astride, y, ldy, nr); break;
-    case 5: gen_tile_tokens<W, 5>(rs, n_in, act, astride, y, ldy, nr); break;
-    case 6: gen_tile_tokens<W, 6>(rs, n_in, act, astride, y, ldy, nr); break;
-    case 7: gen_tile_tokens<W, 7>(rs, n_in, act, astride, y, ldy, nr); break;
-    default: gen_tile_tokens<W, kMaxTokens>(rs, n_in, act, astride, y, ldy, nr); break;
+    case 1: gen_tile<W>(rs, n_in, act, y, nr, pf); break;
+    case 2: gen_tile_tokens<W, 2>(rs, n_in, act, astride, y, ldy, nr, pf); break;
+    case 3: gen_tile_tokens<W, 3>(rs, n_in, act, astride, y, ldy, nr, pf); break;
+    case 4: gen_tile_tokens<W, 4>(rs, n_in, act, astride, y, ldy, nr, pf); break;
+    case 5: gen_tile_tokens<W, 5>(rs, n_in, act, astride, y, ldy, nr, pf); break;
+    case 6: gen_tile_tokens<W, 6>(rs, n_in, act, astride, y, ldy, nr, pf); break;
+    case 7: gen_tile_tokens<W, 7>(rs, n_in, act, astride, y, ldy, nr, pf); break;
+    default: gen_tile_tokens<W, kMaxTokens>(rs, n_in, act, astride, y, ldy, nr, pf); break;
   }
 }
 
@@ -770,10 +775,16 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
   constexpr size_t wgb = tile::weight_group_bytes(bs);
   const size_t rb = row_bytes(W, w.n_in);
   if (a.n_tokens <= kMaxTokens) {
+    const int64_t ahead = WeightPrefetch::rows_ahead(rb, tile::kRows);
     for (int64_t rt = r0; rt < r1; rt += tile::kRows) {
-      prefetch_rows(w, rt + kPrefetchTiles * tile::kRows, r1, rb);
+      WeightPrefetch pf;
+      if (w.row_stride == rb) {
+        pf = WeightPrefetch::rows(w, rt + ahead, std::min(rt + ahead + tile::kRows, r1));
+      } else {
+        prefetch_rows(w, rt + kPrefetchTiles * tile::kRows, r1, rb);
+      }
       gen_tile_run<W>(tile_rows(w, rt, r1), w.n_in, a.token(0), a.token_bytes, y + rt, ldy,
-                      static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt)), a.n_tokens);
+                      static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt)), a.n_tokens, pf);
     }
     return;
   }
