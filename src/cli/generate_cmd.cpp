@@ -34,6 +34,7 @@ struct SpeculativeOptions {
   int32_t draft_min = 0;
   float draft_p_min = 0.0f;
   bool adaptive = false;
+  std::string draft_cost = "time";  // adaptive costs: "time" (measured per round) or "bytes" (weight-size ratio)
   bool compare = false;  // also run the model alone and report the speedup
 
   bool active() const { return !draft_path.empty() || lookup > 0; }
@@ -89,6 +90,8 @@ Status check_speculative_options(const SpeculativeOptions& s) {
     return make_error("--draft-min is ", s.draft_min, " (expected 0..--draft-max = ", s.draft_max, ")");
   if (!(s.draft_p_min >= 0.0f && s.draft_p_min <= 1.0f))
     return make_error("--draft-p-min is ", s.draft_p_min, " (expected 0..1; 0 is off)");
+  if (s.draft_cost != "time" && s.draft_cost != "bytes")
+    return make_error("--draft-cost is '", s.draft_cost, "' (expected time or bytes)");
   return ok_status();
 }
 
@@ -98,7 +101,11 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
   SpeculativeParams params{.n_predict = o.gen.n_predict,
                            .stop_at_eog = o.gen.stop_at_eog,
                            .sampler = o.gen.sampler,
-                           .draft = {.max = s.draft_max, .min = s.draft_min, .adaptive = s.adaptive, .cost_ratio = 0.0}};
+                           .draft = {.max = s.draft_max,
+                                     .min = s.draft_min,
+                                     .adaptive = s.adaptive,
+                                     .cost_ratio = 0.0,
+                                     .measure_costs = s.draft_cost == "time"}};
   std::vector<std::unique_ptr<DraftSource>> sources;  // tried in order each round
   if (s.lookup > 0) {
     auto pl = PromptLookup::create({.ngram_max = s.lookup, .ngram_min = s.lookup_min});
@@ -151,6 +158,7 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
                         {"draft_min", s.draft_min},
                         {"draft_p_min", s.draft_p_min},
                         {"adaptive", s.adaptive},
+                        {"draft_cost", s.draft_cost},
                         {"lookup_ngram", s.lookup},
                         {"lookup_min", s.lookup_min},
                         {"rounds_by_source", source.rounds_by_source()},
@@ -284,6 +292,10 @@ void add_generate_command(CLI::App& app, int& rc) {
   cmd->add_option("--draft-p-min", sp.draft_p_min, "Stop drafting when the draft's top probability falls below P (0: off)")
       ->capture_default_str();
   cmd->add_flag("--draft-adaptive", sp.adaptive, "Adapt the draft length to the running acceptance rate");
+  cmd->add_option("--draft-cost", sp.draft_cost,
+                  "Costs the adaptive rule weighs: time (draft and verification timed each round) or bytes (the "
+                  "models' weight-size ratio, verification flat; timing-free, so a seed fixes the sampled text)")
+      ->capture_default_str();
   cmd->add_flag("--compare", sp.compare, "Also run the model alone and report the speedup and whether the output is identical");
   add_contrastive_options(cmd, o->combine);
   add_proxy_options(cmd, o->combine);

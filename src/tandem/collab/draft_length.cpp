@@ -12,6 +12,8 @@ Result<DraftLength> DraftLength::create(DraftLengthParams p) {
   if (!(p.cost_ratio >= 0.0) || !std::isfinite(p.cost_ratio))
     return make_error("draft length: cost_ratio is ", p.cost_ratio, " (expected a finite value >= 0)");
   if (!(p.decay >= 0.0 && p.decay < 1.0)) return make_error("draft length: decay is ", p.decay, " (expected 0 <= decay < 1)");
+  if (!(p.cost_decay >= 0.0 && p.cost_decay < 1.0))
+    return make_error("draft length: cost_decay is ", p.cost_decay, " (expected 0 <= cost_decay < 1)");
   return DraftLength(p);
 }
 
@@ -33,13 +35,72 @@ void DraftLength::update(int32_t drafted, int32_t accepted) {
   choose();
 }
 
+void DraftLength::observe(int32_t drafted, double draft_seconds, int64_t verified, double verify_seconds) {
+  if (!params_.measure_costs) return;
+  const double g = params_.cost_decay;
+  if (drafted > 0 && draft_seconds >= 0 && std::isfinite(draft_seconds)) {
+    draft_seconds_ = g * draft_seconds_ + draft_seconds;
+    draft_tokens_ = g * draft_tokens_ + drafted;
+  }
+  if (verified > 0 && verify_seconds >= 0 && std::isfinite(verify_seconds)) {
+    const double n = static_cast<double>(verified);
+    w_ = g * w_ + 1;
+    wn_ = g * wn_ + n;
+    wnn_ = g * wnn_ + n * n;
+    wy_ = g * wy_ + verify_seconds;
+    wny_ = g * wny_ + n * verify_seconds;
+    n_lo_ = n_lo_ == 0 ? verified : std::min(n_lo_, verified);
+    n_hi_ = std::max(n_hi_, verified);
+  }
+}
+
+void DraftLength::fit_verify(double& v0, double& v1) const {
+  v0 = v1 = 0;
+  if (w_ <= 0) return;
+  // Weighted least squares; with one batch size so far (or a degenerate
+  // spread) the line is flat through the mean.
+  const double det = w_ * wnn_ - wn_ * wn_;
+  if (n_hi_ > n_lo_ && det > 1e-9 * w_ * wnn_) v1 = std::max(0.0, (w_ * wny_ - wn_ * wy_) / det);
+  v0 = (wy_ - v1 * wn_) / w_;
+}
+
+double DraftLength::verify_seconds(int64_t n) const {
+  double v0, v1;
+  fit_verify(v0, v1);
+  return std::max(0.0, v0 + v1 * static_cast<double>(n));
+}
+
 void DraftLength::choose() {
   if (!params_.adaptive) {
     k_ = params_.max;
     return;
   }
   const double a = acceptance();
-  int32_t best = std::max(params_.min, 1);
+  const int32_t lo = std::max(params_.min, 1);
+  if (params_.measure_costs) {
+    // Explore both ends before trusting the line: the shortest K, then the longest.
+    if (n_hi_ == 0) {
+      k_ = lo;
+      return;
+    }
+    if (n_hi_ == n_lo_) {
+      k_ = n_hi_ <= lo + 1 ? params_.max : lo;
+      return;
+    }
+    const double d = draft_seconds_per_token();
+    int32_t best = lo;
+    double best_f = -1;
+    for (int32_t k = lo; k <= params_.max; ++k) {
+      double tokens = 0.0, term = 1.0;
+      for (int32_t i = 0; i <= k; ++i, term *= a) tokens += term;
+      const double cost = k * d + verify_seconds(k + 1);
+      const double f = cost > 0 ? tokens / cost : tokens;
+      if (f > best_f) best = k, best_f = f;
+    }
+    k_ = best;
+    return;
+  }
+  int32_t best = lo;
   double best_f = expected_speedup(a, best, params_.cost_ratio);
   for (int32_t k = best + 1; k <= params_.max; ++k) {
     const double f = expected_speedup(a, k, params_.cost_ratio);

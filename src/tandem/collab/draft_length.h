@@ -18,6 +18,17 @@
 // changes, and a prior of one success in two trials. K never drops below 1 in
 // adaptive mode: a round without drafts would teach the estimate nothing.
 // With c = 0 (prompt lookup: guesses are free) the rule always picks max.
+//
+// With measure_costs the costs come from the rounds' own timings instead of c
+// and a flat verification: the draft's seconds per drafted token d, and a
+// straight line V(n) = v0 + v1 n through the verification seconds of n-token
+// batches (exponentially weighted least squares over the rounds). A round then
+// costs K d + V(K + 1). That matters where verifying is not free: on a target
+// that stays in cache, V(7) measured 2.9 V(1), and the flat model's K cost the
+// house pair speed (0.82x). Until two batch sizes have been timed the rule
+// explores: the shortest K first, then the longest, so the line is fitted
+// from both ends. Timings vary from run to run, so under sampling a seed then
+// fixes the output distribution but not the exact text.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +43,8 @@ struct DraftLengthParams {
   bool adaptive = false;   // false: always max
   double cost_ratio = 0.1; // c above: one draft pass / one target pass (>= 0)
   double decay = 0.9;      // weight of the past per round in the acceptance estimate, in [0, 1)
+  bool measure_costs = false;  // adaptive: costs from observe()'s timings instead of cost_ratio
+  double cost_decay = 0.98;    // weight of the past per round in the cost fit, in [0, 1)
 };
 
 class DraftLength {
@@ -43,6 +56,14 @@ class DraftLength {
   int32_t next() const { return k_; }
   // Records a round: `drafted` tokens proposed, the first `accepted` of them kept.
   void update(int32_t drafted, int32_t accepted);
+  // Records a round's timings (before its update()): `drafted` tokens took
+  // draft_seconds to propose; the target evaluated `verified` tokens in one
+  // batch in verify_seconds. Used with measure_costs only.
+  void observe(int32_t drafted, double draft_seconds, int64_t verified, double verify_seconds);
+  // The fitted costs in seconds (0 until observed): per drafted token, and of
+  // an n-token verification.
+  double draft_seconds_per_token() const { return draft_tokens_ > 0 ? draft_seconds_ / draft_tokens_ : 0.0; }
+  double verify_seconds(int64_t n) const;
   // The running estimate of the per-token acceptance probability.
   double acceptance() const { return trials_ > 0 ? successes_ / trials_ : 0.0; }
   const DraftLengthParams& params() const { return params_; }
@@ -54,9 +75,15 @@ class DraftLength {
   explicit DraftLength(DraftLengthParams p);
   void choose();
 
+  void fit_verify(double& v0, double& v1) const;
+
   DraftLengthParams params_;
   double successes_ = 1.0, trials_ = 2.0;  // the prior: a = 0.5
   int32_t k_ = 0;
+  // Exponentially weighted sums of the timings.
+  double draft_seconds_ = 0, draft_tokens_ = 0;
+  double w_ = 0, wn_ = 0, wnn_ = 0, wy_ = 0, wny_ = 0;  // sum of w, w n, w n^2, w y, w n y
+  int64_t n_lo_ = 0, n_hi_ = 0;                         // smallest and largest batch timed (0: none)
 };
 
 }  // namespace tandem

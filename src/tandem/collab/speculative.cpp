@@ -81,10 +81,12 @@ Result<SpeculativeResult> generate_speculative(Sequence& target, DraftSource& dr
     const int64_t k = std::min<int64_t>({length->next(), remaining - 1, n_ctx - n_past - n_pend});
 
     d.clear();
+    double draft_s = 0;
     if (k > 0) {
       auto td = Clock::now();
       TANDEM_TRY(draft.propose({.context = context, .max_tokens = static_cast<int32_t>(k), .want_probs = !greedy}, d));
-      st.draft_seconds += seconds_since(td);
+      draft_s = seconds_since(td);
+      st.draft_seconds += draft_s;
       if (static_cast<int64_t>(d.tokens.size()) > k)
         return make_error("speculative: the draft source proposed ", d.tokens.size(), " tokens, more than the ", k,
                           " asked for");
@@ -100,6 +102,7 @@ Result<SpeculativeResult> generate_speculative(Sequence& target, DraftSource& dr
     batch.insert(batch.end(), d.tokens.begin(), d.tokens.end());
     auto logits = target.eval(batch, n_draft > 0 ? Logits::kAll : Logits::kLast);
     if (!logits) return logits.error();
+    length->observe(static_cast<int32_t>(n_draft), draft_s, static_cast<int64_t>(batch.size()), seconds_since(tv));
     // Row i (0..n_draft) predicts the token after pending + d1..di.
     const size_t first_row = n_draft > 0 ? static_cast<size_t>(n_pend - 1) : 0;
     auto row = [&](int64_t i) {
