@@ -24,6 +24,7 @@ struct BenchOptions {
   int reps = 3;
   std::vector<int64_t> batches;
   std::string isa;  // kernel path to force (scalar, avx2, avx512); empty: the best
+  std::string pack = "auto";  // packed weights: auto (when they fit in the last-level cache), on, off
   bool json = false;
 };
 
@@ -46,6 +47,9 @@ int run_bench(const BenchOptions& o) {
       if (isa_name(i) == o.isa) lo.isa = i;
     if (!lo.isa) return fail(make_error("--isa is '", o.isa, "' (expected scalar, avx2 or avx512)"));
   }
+  if (o.pack == "on") lo.pack = true;
+  else if (o.pack == "off") lo.pack = false;
+  else if (o.pack != "auto") return fail(make_error("--pack is '", o.pack, "' (expected auto, on or off)"));
   auto model = DecoderModel::load(o.model.path, lo);
   if (!model) return fail(model.error());
   const ModelConfig& c = (*model)->config();
@@ -102,6 +106,7 @@ int run_bench(const BenchOptions& o) {
                       {"threads", pool.size()},
                       {"n_params_bytes", model_bytes},
                       {"isa", std::string(isa_name((*model)->kernels().isa))},
+                      {"packed_bytes", (*model)->packed_bytes()},
                       {"reps", o.reps}};
   if (!pp.empty()) {
     Stats s = stats(pp);
@@ -159,6 +164,10 @@ void add_bench_command(CLI::App& app, int& rc) {
   cmd->add_option("-n,--n-gen", o->n_gen, "Generated tokens, one per pass")->capture_default_str();
   cmd->add_option("-r,--reps", o->reps, "Repetitions")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--isa", o->isa, "Force a kernel path: scalar, avx2 or avx512 (default: the best this CPU has)");
+  cmd->add_option("--pack", o->pack,
+                  "Weights decoded at load into the kernels' tile layout: auto (when they fit in the last-level "
+                  "cache), on or off")
+      ->capture_default_str();
   cmd->add_option("--batches", o->batches, "Also time batches of these sizes after the prompt, e.g. 1,5")->delimiter(',');
   cmd->add_flag("--json", o->json, "Print one JSON object");
   cmd->callback([o, &rc] { rc = run_bench(*o); });

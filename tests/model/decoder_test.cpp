@@ -51,7 +51,7 @@ TEST_P(DecoderFixtures, EveryFixtureMatchesTheReference) {
   for (const json& fx : m["fixtures"]) {
     const std::string file = fx["file"];
     SCOPED_TRACE(file);
-    auto model = DecoderModel::load(models_dir() + file, {.isa = GetParam()});
+    auto model = DecoderModel::load(models_dir() + file, {.isa = GetParam(), .pack = std::nullopt});
     ASSERT_TRUE(model.ok()) << model.error().message;
     ASSERT_EQ((*model)->kernels().isa, GetParam());
     const auto ids = prompt_ids(fx);
@@ -107,6 +107,64 @@ TEST_P(DecoderFixtures, EveryFixtureMatchesTheReference) {
 
 INSTANTIATE_TEST_SUITE_P(Paths, DecoderFixtures, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
                          [](const ::testing::TestParamInfo<Isa>& info) { return std::string(isa_name(info.param)); });
+
+// Packed matrices (DecoderLoadOptions::pack) are read by the tile kernel at
+// every batch size; unpacked ones by the fused one-token and small-batch
+// kernels. The kernels share one float recipe, so a model gives the same
+// logits bit for bit either way: a prompt, single tokens, a 5-token batch.
+// Returns false where nothing was packed (this path, or a float model).
+bool expect_packing_invisible(const std::string& path) {
+  SCOPED_TRACE(path);
+  ThreadPool pool(2);
+  auto packed = DecoderModel::load(path, {.isa = std::nullopt, .pack = true});
+  auto plain = DecoderModel::load(path, {.isa = std::nullopt, .pack = false});
+  EXPECT_TRUE(packed.ok() && plain.ok());
+  if (!packed.ok() || !plain.ok()) return false;
+  EXPECT_EQ((*plain)->packed_bytes(), 0u);
+  if ((*packed)->packed_bytes() == 0) return false;
+  const int64_t V = (*packed)->config().n_vocab;
+  Sequence a(*packed, pool, {.n_ctx = 64}), b(*plain, pool, {.n_ctx = 64});
+  auto same = [&](std::span<const int32_t> ids, Logits which) {
+    auto la = a.eval(ids, which);
+    auto lb = b.eval(ids, which);
+    ASSERT_TRUE(la.ok() && lb.ok());
+    ASSERT_EQ(la->size(), lb->size());
+    size_t differ = 0;
+    for (size_t i = 0; i < la->size(); ++i) differ += (*la)[i] != (*lb)[i];
+    EXPECT_EQ(differ, 0u) << "logits that differ in a " << ids.size() << "-token eval (of " << la->size() << ")";
+  };
+  const std::vector<int32_t> prompt = {1, 17, 305, 99, 4, 250, static_cast<int32_t>(1000 % V), 12, 7, 64, 3, 8};
+  same(prompt, Logits::kAll);
+  for (int32_t t : {5, 6, 7}) same(std::span<const int32_t>(&t, 1), Logits::kLast);
+  const std::vector<int32_t> batch = {11, 12, 13, 14, 15};
+  same(batch, Logits::kAll);
+  return true;
+}
+
+TEST(Decoder, PackedWeightsGiveTheSameLogitsBitForBit) {
+  if (!expect_packing_invisible(testing::source_dir() + "/models/house-small.gguf"))
+    GTEST_SKIP() << "this CPU's kernel path does not pack";
+}
+
+TEST(Decoder, PackedWeightsOfEveryFixtureTypeGiveTheSameLogits) {
+  TANDEM_REQUIRE_FIXTURES("models/MANIFEST.json");
+  int compared = 0, quantized = 0;
+  const json m = manifest();
+  for (const json& fx : m["fixtures"]) {
+    const auto& q = fx["llama_quantize_type"];
+    quantized += q.is_string() && q != "F16" && q != "BF16";
+    compared += expect_packing_invisible(models_dir() + fx["file"].get<std::string>());
+  }
+  if (compared == 0) GTEST_SKIP() << "this CPU's kernel path does not pack";
+  EXPECT_EQ(compared, quantized);  // every quantized fixture (float weights have no packed form)
+}
+
+TEST(Decoder, SmallModelsArePackedWhereThePathCan) {
+  auto m = DecoderModel::load(testing::source_dir() + "/models/house-small.gguf");
+  ASSERT_TRUE(m.ok());
+  if ((*m)->kernels().pack_weights == nullptr) GTEST_SKIP() << "this path does not pack";
+  EXPECT_GT((*m)->packed_bytes(), (*m)->weight_bytes() / 2);  // 1.5 MB fits any last-level cache
+}
 
 TEST(Decoder, IncrementalEqualsBatchAndRollbackReplays) {
   TANDEM_REQUIRE_FIXTURES("models/qwen2-gpt2-f32.gguf");

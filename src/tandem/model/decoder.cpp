@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 namespace tandem {
 namespace {
@@ -65,6 +68,26 @@ void rope(float* v, int64_t n_rot, const float* cs, RopeStyle style) {
     v[a] = x0 * c - x1 * s;
     v[b] = x0 * s + x1 * c;
   }
+}
+
+// The last-level cache of the CPU this runs on, from sysfs (the largest
+// cache index of cpu0; sysconf's figure can be the whole package's), or 16 MiB
+// when it cannot be read.
+size_t last_level_cache_bytes() {
+  size_t best = 0;
+  for (int i = 0; i < 8; ++i) {
+    std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/size");
+    std::string v;
+    if (!(in >> v) || v.empty()) continue;
+    size_t mult = 1;
+    if (v.back() == 'K') mult = size_t{1} << 10;
+    if (v.back() == 'M') mult = size_t{1} << 20;
+    if (mult > 1) v.pop_back();
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+    if (end && *end == '\0') best = std::max(best, static_cast<size_t>(n) * mult);
+  }
+  return best > 0 ? best : size_t{16} << 20;
 }
 
 }  // namespace
@@ -133,7 +156,33 @@ Result<std::shared_ptr<const DecoderModel>> DecoderModel::load(const std::string
     }
     m->layers_.push_back(std::move(L));
   }
+  m->pack_matrices(opt.pack);
   return std::shared_ptr<const DecoderModel>(std::move(m));
+}
+
+void DecoderModel::pack_matrices(std::optional<bool> want) {
+  if (!kernels_.pack_weights || !kernels_.packed_tile_bytes || want == false) return;
+  std::vector<WeightView*> ws;
+  for (LayerWeights& L : layers_)
+    for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down}) ws.push_back(w);
+  ws.push_back(config_.tied_output ? &token_embd_ : &output_);
+  auto tiles_bytes = [&](const WeightView& w) {
+    return kernels_.packed_tile_bytes(w.type, w.n_in) * static_cast<size_t>((w.n_out + 3) / 4);
+  };
+  size_t total = 0;
+  for (const WeightView* w : ws) total += (tiles_bytes(*w) + 63) / 64 * 64;
+  if (total == 0 || (!want && total > last_level_cache_bytes())) return;
+  packed_.resize(total / 64);
+  size_t at = 0;
+  for (WeightView* w : ws) {
+    const size_t n = tiles_bytes(*w);
+    if (n == 0) continue;
+    uint8_t* out = packed_[at / 64].b;
+    kernels_.pack_weights(*w, out);
+    w->packed = out;
+    w->packed_tile_bytes = kernels_.packed_tile_bytes(w->type, w->n_in);
+    at += (n + 63) / 64 * 64;
+  }
 }
 
 Sequence::Sequence(std::shared_ptr<const DecoderModel> model, ThreadPool& pool, SequenceOptions opt)

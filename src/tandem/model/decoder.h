@@ -35,6 +35,12 @@ struct DecoderLoadOptions {
   // The kernel path (tensor/kernels.h); unset: the best this CPU offers. A path
   // the CPU lacks is an error (tests and benchmarks force each path this way).
   std::optional<Isa> isa;
+  // Keep the quantized matrices decoded in the kernels' tile layout (where the
+  // path has one, Kernels::pack_weights). Unset: when the packed matrices fit
+  // in the last-level cache (a model that stays in cache spends most of a
+  // token decoding weights; one that streams from memory reads fewer bytes
+  // unpacked). The packed copy is private memory beside the mapped file.
+  std::optional<bool> pack;
 };
 
 class DecoderModel {
@@ -47,6 +53,8 @@ class DecoderModel {
   const Kernels& kernels() const { return kernels_; }
   // Bytes of weights one token's forward pass reads (all matrices and the head).
   uint64_t weight_bytes() const { return weight_bytes_; }
+  // Bytes of the matrices kept packed (DecoderLoadOptions::pack); 0: none.
+  uint64_t packed_bytes() const { return packed_.size() * sizeof(Line); }
 
   const WeightView& token_embd() const { return token_embd_; }
   const WeightView& output() const { return config_.tied_output ? token_embd_ : output_; }
@@ -55,6 +63,8 @@ class DecoderModel {
 
  private:
   DecoderModel() = default;
+  // Packs the quantized matrices (DecoderLoadOptions::pack) and points their views at the copies.
+  void pack_matrices(std::optional<bool> want);
   GgufFile file_;
   ModelConfig config_;
   std::unique_ptr<Tokenizer> tokenizer_;
@@ -63,6 +73,10 @@ class DecoderModel {
   std::vector<float> output_norm_;
   std::vector<LayerWeights> layers_;
   uint64_t weight_bytes_ = 0;
+  struct alignas(64) Line {
+    uint8_t b[64];
+  };
+  std::vector<Line> packed_;  // the packed matrices, back to back (64-byte aligned)
 };
 
 enum class Logits { kLast, kAll };

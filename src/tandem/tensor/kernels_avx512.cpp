@@ -842,6 +842,14 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
   constexpr int Q = tile::quads(bs);
   constexpr size_t wgb = tile::weight_group_bytes(bs);
   const size_t rb = row_bytes(W, w.n_in);
+  if (w.packed && r0 % tile::kRows == 0) {
+    // Decoded once at load: every batch size runs the tile kernel.
+    const int64_t G = affine_groups(W, w.n_in);
+    for (int64_t rt = r0; rt < r1; rt += tile::kRows)
+      run_tokens<Q>(w.packed + static_cast<size_t>(rt / tile::kRows) * w.packed_tile_bytes, G, a, y + rt, ldy,
+                    static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt)));
+    return;
+  }
   if (a.n_tokens == 1) {
     gen_row_range<W>(w, a, nullptr, 0, y, ldy, r0, r1);
     return;
@@ -1047,8 +1055,40 @@ T512 void matmul_float(const WeightView& w, const Activations& a, float* y, int6
 
 PackTileFn avx512_pack_tile() { return pack_tile_any; }
 
+namespace {
+
+size_t packed_tile_bytes(GgmlType t, int64_t n_in) {
+  if (!uses_q8a_activations(t)) return 0;
+  return static_cast<size_t>(affine_groups(t, n_in)) * tile::weight_group_bytes(affine_block_size(t));
+}
+
+template <GgmlType W>
+T512 void pack_matrix(const WeightView& w, uint8_t* out) {
+  const size_t tb = packed_tile_bytes(W, w.n_in);
+  for (int64_t rt = 0; rt < w.n_out; rt += tile::kRows)
+    pack_tile<W>(tile_rows(w, rt, w.n_out), w.n_in, out + static_cast<size_t>(rt / tile::kRows) * tb);
+}
+
+void pack_weights(const WeightView& w, uint8_t* out) {
+  switch (w.type) {
+    case GgmlType::Q8_0: return pack_matrix<GgmlType::Q8_0>(w, out);
+    case GgmlType::Q4_0: return pack_matrix<GgmlType::Q4_0>(w, out);
+    case GgmlType::Q4_1: return pack_matrix<GgmlType::Q4_1>(w, out);
+    case GgmlType::Q5_0: return pack_matrix<GgmlType::Q5_0>(w, out);
+    case GgmlType::Q5_1: return pack_matrix<GgmlType::Q5_1>(w, out);
+    case GgmlType::Q4_K: return pack_matrix<GgmlType::Q4_K>(w, out);
+    case GgmlType::Q5_K: return pack_matrix<GgmlType::Q5_K>(w, out);
+    case GgmlType::Q6_K: return pack_matrix<GgmlType::Q6_K>(w, out);
+    default: return;
+  }
+}
+
+}  // namespace
+
 Kernels make_avx512_kernels() {
   Kernels k;
+  k.packed_tile_bytes = packed_tile_bytes;
+  k.pack_weights = pack_weights;
   k.isa = Isa::Avx512;
   k.quantize_acts = quantize_acts;
   k.act_token_bytes = tile::act_row_bytes;
