@@ -139,6 +139,17 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
   if (!chain) return fail(chain.error());
   DraftChain& source = **chain;
 
+  if (s.compare) {
+    // Both timed runs start warm: one prompt pass of each model first brings
+    // its weights into cache (else the first run, drafting, pays for it and
+    // the baseline after it does not).
+    Sequence warm(model, pool, {.n_ctx = seq.n_ctx()});
+    TANDEM_TRY_CLI(warm.eval(prompt));
+    if (draft_model) {
+      Sequence warm_draft(draft_model, pool, {.n_ctx = seq.n_ctx()});
+      TANDEM_TRY_CLI(warm_draft.eval(prompt));
+    }
+  }
   auto r = generate_speculative(seq, source, prompt, params, stream_to_stdout(o));
   if (!r) return fail(r.error());
   std::optional<GenerateResult> base;
