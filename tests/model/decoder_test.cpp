@@ -113,11 +113,11 @@ INSTANTIATE_TEST_SUITE_P(Paths, DecoderFixtures, ::testing::Values(Isa::Scalar, 
 // kernels. The kernels share one float recipe, so a model gives the same
 // logits bit for bit either way: a prompt, single tokens, a 5-token batch.
 // Returns false where nothing was packed (this path, or a float model).
-bool expect_packing_invisible(const std::string& path) {
-  SCOPED_TRACE(path);
+bool expect_packing_invisible(const std::string& path, Isa isa) {
+  SCOPED_TRACE(path + " on " + std::string(isa_name(isa)));
   ThreadPool pool(2);
-  auto packed = DecoderModel::load(path, {.isa = std::nullopt, .pack = true});
-  auto plain = DecoderModel::load(path, {.isa = std::nullopt, .pack = false});
+  auto packed = DecoderModel::load(path, {.isa = isa, .pack = true});
+  auto plain = DecoderModel::load(path, {.isa = isa, .pack = false});
   EXPECT_TRUE(packed.ok() && plain.ok());
   if (!packed.ok() || !plain.ok()) return false;
   EXPECT_EQ((*plain)->packed_bytes(), 0u);
@@ -141,22 +141,32 @@ bool expect_packing_invisible(const std::string& path) {
   return true;
 }
 
+// The SIMD paths this CPU can run (each packs in its own layout).
+std::vector<Isa> simd_paths() {
+  std::vector<Isa> v;
+  for (Isa i : {Isa::Avx2, Isa::Avx512})
+    if (CpuFeatures::detect().best_isa() >= i) v.push_back(i);
+  return v;
+}
+
 TEST(Decoder, PackedWeightsGiveTheSameLogitsBitForBit) {
-  if (!expect_packing_invisible(testing::source_dir() + "/models/house-small.gguf"))
-    GTEST_SKIP() << "this CPU's kernel path does not pack";
+  int compared = 0;
+  for (Isa isa : simd_paths()) compared += expect_packing_invisible(testing::source_dir() + "/models/house-small.gguf", isa);
+  if (compared == 0) GTEST_SKIP() << "no kernel path of this CPU packs";
 }
 
 TEST(Decoder, PackedWeightsOfEveryFixtureTypeGiveTheSameLogits) {
   TANDEM_REQUIRE_FIXTURES("models/MANIFEST.json");
   int compared = 0, quantized = 0;
   const json m = manifest();
-  for (const json& fx : m["fixtures"]) {
-    const auto& q = fx["llama_quantize_type"];
-    quantized += q.is_string() && q != "F16" && q != "BF16";
-    compared += expect_packing_invisible(models_dir() + fx["file"].get<std::string>());
-  }
-  if (compared == 0) GTEST_SKIP() << "this CPU's kernel path does not pack";
-  EXPECT_EQ(compared, quantized);  // every quantized fixture (float weights have no packed form)
+  for (Isa isa : simd_paths())
+    for (const json& fx : m["fixtures"]) {
+      const auto& q = fx["llama_quantize_type"];
+      quantized += q.is_string() && q != "F16" && q != "BF16";
+      compared += expect_packing_invisible(models_dir() + fx["file"].get<std::string>(), isa);
+    }
+  if (compared == 0) GTEST_SKIP() << "no kernel path of this CPU packs";
+  EXPECT_EQ(compared, quantized);  // every quantized fixture on every path (float weights have no packed form)
 }
 
 TEST(Decoder, SmallModelsArePackedWhereThePathCan) {

@@ -467,6 +467,14 @@ T256 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
   constexpr int bs = affine_block_size_v<W>;
   constexpr size_t wgb = tile::weight_group_bytes(bs);
   const int64_t G = affine_groups(W, w.n_in);
+  if (w.packed && r0 % tile::kRows == 0) {
+    // Decoded once at load: every batch size runs the tile kernel.
+    for (int64_t rt = r0; rt < r1; rt += tile::kRows)
+      run_tokens<tile::quads(bs), W == GgmlType::Q8_0>(w.packed + static_cast<size_t>(rt / tile::kRows) * w.packed_tile_bytes,
+                                                       G, a, y + rt, ldy,
+                                                       static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt)));
+    return;
+  }
   {
     if (a.n_tokens == 1 && w.n_in % (4 * bs) == 0) {
       alignas(32) uint8_t stack_nat[8192];
@@ -502,6 +510,30 @@ T256 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
     for (int r = 0; r < tile::kRows; ++r) rows[r] = w.row(std::min<int64_t>(rt + r, r1 - 1));
     pack_tile<W>(rows, w.n_in, tile);
     run_tokens<tile::quads(bs), W == GgmlType::Q8_0>(tile, G, a, y + rt, ldy, nr);
+  }
+}
+
+template <GgmlType W>
+T256 void pack_matrix(const WeightView& w, uint8_t* out) {
+  const size_t tb = tile::packed_tile_bytes(W, w.n_in);
+  for (int64_t rt = 0; rt < w.n_out; rt += tile::kRows) {
+    const uint8_t* rows[tile::kRows];
+    for (int r = 0; r < tile::kRows; ++r) rows[r] = w.row(std::min<int64_t>(rt + r, w.n_out - 1));
+    pack_tile<W>(rows, w.n_in, out + static_cast<size_t>(rt / tile::kRows) * tb);
+  }
+}
+
+T256 void pack_weights(const WeightView& w, uint8_t* out) {
+  switch (w.type) {
+    case GgmlType::Q8_0: return pack_matrix<GgmlType::Q8_0>(w, out);
+    case GgmlType::Q4_0: return pack_matrix<GgmlType::Q4_0>(w, out);
+    case GgmlType::Q4_1: return pack_matrix<GgmlType::Q4_1>(w, out);
+    case GgmlType::Q5_0: return pack_matrix<GgmlType::Q5_0>(w, out);
+    case GgmlType::Q5_1: return pack_matrix<GgmlType::Q5_1>(w, out);
+    case GgmlType::Q4_K: return pack_matrix<GgmlType::Q4_K>(w, out);
+    case GgmlType::Q5_K: return pack_matrix<GgmlType::Q5_K>(w, out);
+    case GgmlType::Q6_K: return pack_matrix<GgmlType::Q6_K>(w, out);
+    default: return;
   }
 }
 
@@ -693,6 +725,8 @@ PackTileFn avx2_pack_tile() { return pack_tile_any; }
 Kernels make_avx2_kernels() {
   Kernels k;
   k.isa = Isa::Avx2;
+  k.packed_tile_bytes = tile::packed_tile_bytes;
+  k.pack_weights = pack_weights;
   k.quantize_acts = quantize_acts;
   k.act_token_bytes = tile::act_row_bytes;
   k.matmul_f32_f32 = matmul_float<FloatKind::F32>;

@@ -1057,14 +1057,9 @@ PackTileFn avx512_pack_tile() { return pack_tile_any; }
 
 namespace {
 
-size_t packed_tile_bytes(GgmlType t, int64_t n_in) {
-  if (!uses_q8a_activations(t)) return 0;
-  return static_cast<size_t>(affine_groups(t, n_in)) * tile::weight_group_bytes(affine_block_size(t));
-}
-
 template <GgmlType W>
 T512 void pack_matrix(const WeightView& w, uint8_t* out) {
-  const size_t tb = packed_tile_bytes(W, w.n_in);
+  const size_t tb = tile::packed_tile_bytes(W, w.n_in);
   for (int64_t rt = 0; rt < w.n_out; rt += tile::kRows)
     pack_tile<W>(tile_rows(w, rt, w.n_out), w.n_in, out + static_cast<size_t>(rt / tile::kRows) * tb);
 }
@@ -1087,7 +1082,7 @@ void pack_weights(const WeightView& w, uint8_t* out) {
 
 Kernels make_avx512_kernels() {
   Kernels k;
-  k.packed_tile_bytes = packed_tile_bytes;
+  k.packed_tile_bytes = tile::packed_tile_bytes;
   k.pack_weights = pack_weights;
   k.isa = Isa::Avx512;
   k.quantize_acts = quantize_acts;

@@ -3,7 +3,14 @@
 
 #include <cstring>
 
+#include "tandem/tensor/quants.h"
+
 namespace tandem::tile {
+
+size_t packed_tile_bytes(GgmlType t, int64_t n_in) {
+  if (!uses_q8a_activations(t)) return 0;
+  return static_cast<size_t>(affine_groups(t, n_in)) * weight_group_bytes(affine_block_size(t));
+}
 
 void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* out) {
   const int nq = quads(bs);

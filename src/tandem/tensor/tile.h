@@ -34,6 +34,10 @@ inline size_t act_row_bytes(int64_t n, int bs) {
   return static_cast<size_t>((n + span - 1) / span) * act_group_bytes(bs);
 }
 
+// Bytes of one 4-row tile of a whole weight row range (Kernels::packed_tile_bytes):
+// affine_groups(t, n_in) weight groups; 0 for types without this layout (floats).
+size_t packed_tile_bytes(GgmlType t, int64_t n_in);
+
 // Scalar packers: the definition of the layouts, the SIMD packers' oracle, and
 // the path for a row's last, partial group.
 // rows[r]: the decoded group of row r (rows past the end may repeat a row).
