@@ -172,7 +172,7 @@ TEST(Decoder, PackedWeightsOfEveryFixtureTypeGiveTheSameLogits) {
 TEST(Decoder, SmallModelsArePackedWhereThePathCan) {
   auto m = DecoderModel::load(testing::source_dir() + "/models/house-small.gguf");
   ASSERT_TRUE(m.ok());
-  if ((*m)->kernels().pack_weights == nullptr) GTEST_SKIP() << "this path does not pack";
+  if ((*m)->kernels().pack_tile == nullptr) GTEST_SKIP() << "this path does not pack";
   EXPECT_GT((*m)->packed_bytes(), (*m)->weight_bytes() / 2);  // 1.5 MB fits any last-level cache
 }
 

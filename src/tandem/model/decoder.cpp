@@ -161,7 +161,7 @@ Result<std::shared_ptr<const DecoderModel>> DecoderModel::load(const std::string
 }
 
 void DecoderModel::pack_matrices(std::optional<bool> want) {
-  if (!kernels_.pack_weights || !kernels_.packed_tile_bytes || want == false) return;
+  if (!kernels_.pack_tile || !kernels_.packed_tile_bytes || want == false) return;
   std::vector<WeightView*> ws;
   for (LayerWeights& L : layers_)
     for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down}) ws.push_back(w);
@@ -178,7 +178,7 @@ void DecoderModel::pack_matrices(std::optional<bool> want) {
     const size_t n = tiles_bytes(*w);
     if (n == 0) continue;
     uint8_t* out = packed_[at / 64].b;
-    kernels_.pack_weights(*w, out);
+    pack_weights(kernels_, *w, out);
     w->packed = out;
     w->packed_tile_bytes = kernels_.packed_tile_bytes(w->type, w->n_in);
     at += (n + 63) / 64 * 64;

@@ -36,7 +36,7 @@ struct DecoderLoadOptions {
   // the CPU lacks is an error (tests and benchmarks force each path this way).
   std::optional<Isa> isa;
   // Keep the quantized matrices decoded in the kernels' tile layout (where the
-  // path has one, Kernels::pack_weights). Unset: when the packed matrices fit
+  // path has one, Kernels::pack_tile). Unset: when the packed matrices fit
   // in the last-level cache (a model that stays in cache spends most of a
   // token decoding weights; one that streams from memory reads fewer bytes
   // unpacked). The packed copy is private memory beside the mapped file.

@@ -38,6 +38,10 @@ struct CpuFeatures {
   CpuFeatures limited_to(Isa isa) const;
 };
 
+// Decodes 4 weight rows (n_in elements, GGUF bytes) into all the groups of one
+// tile (tile.h) of a SIMD path's layout.
+using PackTileFn = void (*)(GgmlType t, const uint8_t* const rows[4], int64_t n_in, uint8_t* out);
+
 // A weight matrix W (n_out rows of n_in elements, GGUF row layout).
 struct WeightView {
   GgmlType type = GgmlType::F32;
@@ -45,7 +49,7 @@ struct WeightView {
   int64_t n_in = 0;
   int64_t n_out = 0;
   size_t row_stride = 0;  // bytes between rows (row_bytes(type, n_in) for a GGUF tensor)
-  // Optional: the same rows already in the kernels' tile layout (Kernels::pack_weights),
+  // Optional: the same rows already in the kernels' tile layout (pack_weights in matmul.h),
   // rows 4t..4t+3 at packed + t * packed_tile_bytes. Kernels that have a packed
   // path read it instead of decoding `data`; results are the same bit for bit.
   const uint8_t* packed = nullptr;
@@ -109,13 +113,14 @@ struct Kernels {
 
   // Weights kept decoded in the tile layout (paths that support it; else
   // nullptr). packed_tile_bytes: bytes per 4-row tile of a type and row length
-  // (0: the type has no packed form). pack_weights writes all of w's tiles.
+  // (0: the type has no packed form). pack_tile decodes 4 rows (GGUF bytes)
+  // into one tile; pack_weights (matmul.h) packs a whole matrix with it.
   // A packed matrix is read with no decoding at all, which pays where the
   // weights stay in cache (small models: decoding is most of a token's work
   // there) and costs where they stream from memory (the tiles are larger
   // than the rows: 640 bytes per 512 Q8_0 weights instead of 544).
   size_t (*packed_tile_bytes)(GgmlType t, int64_t n_in) = nullptr;
-  void (*pack_weights)(const WeightView& w, uint8_t* out) = nullptr;
+  PackTileFn pack_tile = nullptr;
 
   // The matmul for a weight type; nullptr for a type without kernels.
   MatmulFn matmul_for(GgmlType t) const;

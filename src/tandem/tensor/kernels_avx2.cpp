@@ -513,30 +513,6 @@ T256 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
   }
 }
 
-template <GgmlType W>
-T256 void pack_matrix(const WeightView& w, uint8_t* out) {
-  const size_t tb = tile::packed_tile_bytes(W, w.n_in);
-  for (int64_t rt = 0; rt < w.n_out; rt += tile::kRows) {
-    const uint8_t* rows[tile::kRows];
-    for (int r = 0; r < tile::kRows; ++r) rows[r] = w.row(std::min<int64_t>(rt + r, w.n_out - 1));
-    pack_tile<W>(rows, w.n_in, out + static_cast<size_t>(rt / tile::kRows) * tb);
-  }
-}
-
-T256 void pack_weights(const WeightView& w, uint8_t* out) {
-  switch (w.type) {
-    case GgmlType::Q8_0: return pack_matrix<GgmlType::Q8_0>(w, out);
-    case GgmlType::Q4_0: return pack_matrix<GgmlType::Q4_0>(w, out);
-    case GgmlType::Q4_1: return pack_matrix<GgmlType::Q4_1>(w, out);
-    case GgmlType::Q5_0: return pack_matrix<GgmlType::Q5_0>(w, out);
-    case GgmlType::Q5_1: return pack_matrix<GgmlType::Q5_1>(w, out);
-    case GgmlType::Q4_K: return pack_matrix<GgmlType::Q4_K>(w, out);
-    case GgmlType::Q5_K: return pack_matrix<GgmlType::Q5_K>(w, out);
-    case GgmlType::Q6_K: return pack_matrix<GgmlType::Q6_K>(w, out);
-    default: return;
-  }
-}
-
 T256 void pack_tile_any(GgmlType t, const uint8_t* const rows[4], int64_t n_in, uint8_t* out) {
   switch (t) {
     case GgmlType::Q8_0: return pack_tile<GgmlType::Q8_0>(rows, n_in, out);
@@ -726,7 +702,7 @@ Kernels make_avx2_kernels() {
   Kernels k;
   k.isa = Isa::Avx2;
   k.packed_tile_bytes = tile::packed_tile_bytes;
-  k.pack_weights = pack_weights;
+  k.pack_tile = pack_tile_any;
   k.quantize_acts = quantize_acts;
   k.act_token_bytes = tile::act_row_bytes;
   k.matmul_f32_f32 = matmul_float<FloatKind::F32>;

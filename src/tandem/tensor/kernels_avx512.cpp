@@ -1055,35 +1055,10 @@ T512 void matmul_float(const WeightView& w, const Activations& a, float* y, int6
 
 PackTileFn avx512_pack_tile() { return pack_tile_any; }
 
-namespace {
-
-template <GgmlType W>
-T512 void pack_matrix(const WeightView& w, uint8_t* out) {
-  const size_t tb = tile::packed_tile_bytes(W, w.n_in);
-  for (int64_t rt = 0; rt < w.n_out; rt += tile::kRows)
-    pack_tile<W>(tile_rows(w, rt, w.n_out), w.n_in, out + static_cast<size_t>(rt / tile::kRows) * tb);
-}
-
-void pack_weights(const WeightView& w, uint8_t* out) {
-  switch (w.type) {
-    case GgmlType::Q8_0: return pack_matrix<GgmlType::Q8_0>(w, out);
-    case GgmlType::Q4_0: return pack_matrix<GgmlType::Q4_0>(w, out);
-    case GgmlType::Q4_1: return pack_matrix<GgmlType::Q4_1>(w, out);
-    case GgmlType::Q5_0: return pack_matrix<GgmlType::Q5_0>(w, out);
-    case GgmlType::Q5_1: return pack_matrix<GgmlType::Q5_1>(w, out);
-    case GgmlType::Q4_K: return pack_matrix<GgmlType::Q4_K>(w, out);
-    case GgmlType::Q5_K: return pack_matrix<GgmlType::Q5_K>(w, out);
-    case GgmlType::Q6_K: return pack_matrix<GgmlType::Q6_K>(w, out);
-    default: return;
-  }
-}
-
-}  // namespace
-
 Kernels make_avx512_kernels() {
   Kernels k;
   k.packed_tile_bytes = tile::packed_tile_bytes;
-  k.pack_weights = pack_weights;
+  k.pack_tile = pack_tile_any;
   k.isa = Isa::Avx512;
   k.quantize_acts = quantize_acts;
   k.act_token_bytes = tile::act_row_bytes;

@@ -25,9 +25,8 @@ Kernels make_avx512_kernels();
 void set_avx2_float_kernels(Kernels& k);
 void set_avx512_float_kernels(Kernels& k);
 
-// Test hooks: a path's SIMD decoding of 4 weight rows (n_in elements, GGUF
-// bytes) into all the groups of one tile (tile.h), to compare with the scalar packer.
-using PackTileFn = void (*)(GgmlType t, const uint8_t* const rows[4], int64_t n_in, uint8_t* out);
+// Test hooks: a path's SIMD decoding of 4 weight rows into one tile, to compare
+// with the scalar packer.
 PackTileFn avx512_pack_tile();
 PackTileFn avx2_pack_tile();
 #endif

@@ -1,6 +1,8 @@
 // prepare_activations / matmul: dispatch on the weight type into the kernel table.
 #include "tandem/tensor/matmul.h"
 
+#include <algorithm>
+
 #include "tandem/tensor/affine.h"
 #include "tandem/tensor/quants.h"
 
@@ -38,6 +40,15 @@ void prepare_activations(const Kernels& k, GgmlType wtype, const float* x, int64
   const size_t lines = (out.token_bytes * static_cast<size_t>(n_tokens) + 63) / 64 + 1;
   if (out.buf.size() < lines) out.buf.resize(lines);
   k.quantize_acts(x, n_tokens, n_in, ldx, bs, out.token(0), out.token_bytes);
+}
+
+void pack_weights(const Kernels& k, const WeightView& w, uint8_t* out) {
+  const size_t tb = k.packed_tile_bytes(w.type, w.n_in);
+  for (int64_t rt = 0; rt < w.n_out; rt += 4) {
+    const uint8_t* rows[4];
+    for (int r = 0; r < 4; ++r) rows[r] = w.row(std::min<int64_t>(rt + r, w.n_out - 1));  // past the end: repeat the last
+    k.pack_tile(w.type, rows, w.n_in, out + static_cast<size_t>(rt / 4) * tb);
+  }
 }
 
 void matmul(const Kernels& k, const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0,

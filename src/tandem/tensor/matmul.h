@@ -26,6 +26,11 @@ Status check_weight(const WeightView& w);
 void prepare_activations(const Kernels& k, GgmlType wtype, const float* x, int64_t n_tokens, int64_t n_in,
                          int64_t ldx, Activations& out);
 
+// Packs all of w's rows into k's tile layout (k.pack_tile must be set; out
+// holds k.packed_tile_bytes(w.type, w.n_in) per 4 rows). Point a view's
+// `packed` at the result to have the kernels read it instead of the rows.
+void pack_weights(const Kernels& k, const WeightView& w, uint8_t* out);
+
 // Whether activations prepared for weight type a also serve weight type b: both
 // float types, or both quantized with the same affine block size (every
 // quantized type but Q6_K uses 32), e.g. the Q4_K and Q5_K tensors of one layer.
