@@ -7,6 +7,8 @@
 #include <fstream>
 #include <string>
 
+#include "tandem/tensor/tile.h"
+
 namespace tandem {
 namespace {
 
@@ -161,13 +163,13 @@ Result<std::shared_ptr<const DecoderModel>> DecoderModel::load(const std::string
 }
 
 void DecoderModel::pack_matrices(std::optional<bool> want) {
-  if (!kernels_.pack_tile || !kernels_.packed_tile_bytes || want == false) return;
+  if (!kernels_.pack_tile || want == false) return;
   std::vector<WeightView*> ws;
   for (LayerWeights& L : layers_)
     for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down}) ws.push_back(w);
   ws.push_back(config_.tied_output ? &token_embd_ : &output_);
   auto tiles_bytes = [&](const WeightView& w) {
-    return kernels_.packed_tile_bytes(w.type, w.n_in) * static_cast<size_t>((w.n_out + 3) / 4);
+    return tile::packed_tile_bytes(w.type, w.n_in) * static_cast<size_t>((w.n_out + 3) / 4);
   };
   size_t total = 0;
   for (const WeightView* w : ws) total += (tiles_bytes(*w) + 63) / 64 * 64;
@@ -180,7 +182,6 @@ void DecoderModel::pack_matrices(std::optional<bool> want) {
     uint8_t* out = packed_[at / 64].b;
     pack_weights(kernels_, *w, out);
     w->packed = out;
-    w->packed_tile_bytes = kernels_.packed_tile_bytes(w->type, w->n_in);
     at += (n + 63) / 64 * 64;
   }
 }

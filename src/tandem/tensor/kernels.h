@@ -50,10 +50,9 @@ struct WeightView {
   int64_t n_out = 0;
   size_t row_stride = 0;  // bytes between rows (row_bytes(type, n_in) for a GGUF tensor)
   // Optional: the same rows already in the kernels' tile layout (pack_weights in matmul.h),
-  // rows 4t..4t+3 at packed + t * packed_tile_bytes. Kernels that have a packed
-  // path read it instead of decoding `data`; results are the same bit for bit.
+  // rows 4t..4t+3 at packed + t * tile::packed_tile_bytes(type, n_in). Kernels that have
+  // a packed path read it instead of decoding `data`; results are the same bit for bit.
   const uint8_t* packed = nullptr;
-  size_t packed_tile_bytes = 0;
 
   const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_stride; }
 };
@@ -112,14 +111,12 @@ struct Kernels {
   SwigluFn swiglu = swiglu_scalar;
 
   // Weights kept decoded in the tile layout (paths that support it; else
-  // nullptr). packed_tile_bytes: bytes per 4-row tile of a type and row length
-  // (0: the type has no packed form). pack_tile decodes 4 rows (GGUF bytes)
-  // into one tile; pack_weights (matmul.h) packs a whole matrix with it.
+  // nullptr): pack_tile decodes 4 rows (GGUF bytes) into one tile of
+  // tile::packed_tile_bytes; pack_weights (matmul.h) packs a whole matrix with it.
   // A packed matrix is read with no decoding at all, which pays where the
   // weights stay in cache (small models: decoding is most of a token's work
   // there) and costs where they stream from memory (the tiles are larger
   // than the rows: 640 bytes per 512 Q8_0 weights instead of 544).
-  size_t (*packed_tile_bytes)(GgmlType t, int64_t n_in) = nullptr;
   PackTileFn pack_tile = nullptr;
 
   // The matmul for a weight type; nullptr for a type without kernels.

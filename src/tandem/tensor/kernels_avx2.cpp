@@ -470,7 +470,7 @@ T256 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
   if (w.packed && r0 % tile::kRows == 0) {
     // Decoded once at load: every batch size runs the tile kernel.
     for (int64_t rt = r0; rt < r1; rt += tile::kRows)
-      run_tokens<tile::quads(bs), W == GgmlType::Q8_0>(w.packed + static_cast<size_t>(rt / tile::kRows) * w.packed_tile_bytes,
+      run_tokens<tile::quads(bs), W == GgmlType::Q8_0>(w.packed + static_cast<size_t>(rt / tile::kRows * G) * wgb,
                                                        G, a, y + rt, ldy,
                                                        static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt)));
     return;
@@ -701,7 +701,6 @@ PackTileFn avx2_pack_tile() { return pack_tile_any; }
 Kernels make_avx2_kernels() {
   Kernels k;
   k.isa = Isa::Avx2;
-  k.packed_tile_bytes = tile::packed_tile_bytes;
   k.pack_tile = pack_tile_any;
   k.quantize_acts = quantize_acts;
   k.act_token_bytes = tile::act_row_bytes;

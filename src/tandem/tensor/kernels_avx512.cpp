@@ -846,7 +846,7 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
     // Decoded once at load: every batch size runs the tile kernel.
     const int64_t G = affine_groups(W, w.n_in);
     for (int64_t rt = r0; rt < r1; rt += tile::kRows)
-      run_tokens<Q>(w.packed + static_cast<size_t>(rt / tile::kRows) * w.packed_tile_bytes, G, a, y + rt, ldy,
+      run_tokens<Q>(w.packed + static_cast<size_t>(rt / tile::kRows * G) * wgb, G, a, y + rt, ldy,
                     static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt)));
     return;
   }
@@ -1057,7 +1057,6 @@ PackTileFn avx512_pack_tile() { return pack_tile_any; }
 
 Kernels make_avx512_kernels() {
   Kernels k;
-  k.packed_tile_bytes = tile::packed_tile_bytes;
   k.pack_tile = pack_tile_any;
   k.isa = Isa::Avx512;
   k.quantize_acts = quantize_acts;

@@ -5,6 +5,7 @@
 
 #include "tandem/tensor/affine.h"
 #include "tandem/tensor/quants.h"
+#include "tandem/tensor/tile.h"
 
 namespace tandem {
 
@@ -43,7 +44,7 @@ void prepare_activations(const Kernels& k, GgmlType wtype, const float* x, int64
 }
 
 void pack_weights(const Kernels& k, const WeightView& w, uint8_t* out) {
-  const size_t tb = k.packed_tile_bytes(w.type, w.n_in);
+  const size_t tb = tile::packed_tile_bytes(w.type, w.n_in);
   for (int64_t rt = 0; rt < w.n_out; rt += 4) {
     const uint8_t* rows[4];
     for (int r = 0; r < 4; ++r) rows[r] = w.row(std::min<int64_t>(rt + r, w.n_out - 1));  // past the end: repeat the last

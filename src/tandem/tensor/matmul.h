@@ -27,7 +27,7 @@ void prepare_activations(const Kernels& k, GgmlType wtype, const float* x, int64
                          int64_t ldx, Activations& out);
 
 // Packs all of w's rows into k's tile layout (k.pack_tile must be set; out
-// holds k.packed_tile_bytes(w.type, w.n_in) per 4 rows). Point a view's
+// holds tile::packed_tile_bytes(w.type, w.n_in) per 4 rows). Point a view's
 // `packed` at the result to have the kernels read it instead of the rows.
 void pack_weights(const Kernels& k, const WeightView& w, uint8_t* out);
 
