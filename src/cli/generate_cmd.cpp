@@ -111,6 +111,7 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
     auto pl = PromptLookup::create({.ngram_max = s.lookup, .ngram_min = s.lookup_min});
     if (!pl) return fail(pl.error());
     sources.push_back(std::make_unique<PromptLookup>(std::move(*pl)));
+    params.draft_by_source.push_back(params.draft);  // lookup's guesses cost nothing: cost_ratio 0
   }
   std::unique_ptr<Sequence> draft_seq;
   std::shared_ptr<const DecoderModel> draft_model;
@@ -134,6 +135,7 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
                                               .n_vocab_limit = model->config().n_vocab});
     if (!md) return fail(md.error());
     sources.push_back(std::move(*md));
+    params.draft_by_source.push_back(params.draft);
   }
   auto chain = DraftChain::create(std::move(sources));
   if (!chain) return fail(chain.error());
@@ -150,8 +152,14 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
       TANDEM_TRY_CLI(warm_draft.eval(prompt));
     }
   }
-  auto r = generate_speculative(seq, source, prompt, params, stream_to_stdout(o));
+  // With --compare the text is printed after the run, as the baseline's is not
+  // streamed either (a flushed write per token would count against drafting).
+  auto r = generate_speculative(seq, source, prompt, params, s.compare ? PieceFn{} : stream_to_stdout(o));
   if (!r) return fail(r.error());
+  if (s.compare && !o.json) {
+    std::fwrite(o.prompt.data(), 1, o.prompt.size(), stdout);
+    std::fwrite(r->gen.text.data(), 1, r->gen.text.size(), stdout);
+  }
   std::optional<GenerateResult> base;
   if (s.compare) {
     Sequence alone(model, pool, {.n_ctx = seq.n_ctx()});
@@ -199,7 +207,7 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
   const std::string what = s.draft_path.empty() ? lookup_what
                            : s.lookup > 0       ? lookup_what + ", else draft " + s.draft_path
                                                 : "draft " + s.draft_path;
-  const std::string k = s.adaptive ? std::to_string(std::max(s.draft_min, 1)) + ".." + std::to_string(s.draft_max)
+  const std::string k = s.adaptive ? std::to_string(s.draft_min) + ".." + std::to_string(s.draft_max)
                                    : std::to_string(s.draft_max);
   std::printf("speculative (%s, K %s): %lld target passes, %lld drafted, %lld accepted (%.1f%%), "
               "mean accepted length %.2f, %.2f tokens per pass | draft %.3f s, verify %.3f s\n",
@@ -298,7 +306,8 @@ void add_generate_command(CLI::App& app, int& rc) {
       ->capture_default_str();
   cmd->add_option("--draft-max", sp.draft_max, "Tokens drafted per round (the largest, with --draft-adaptive)")
       ->capture_default_str();
-  cmd->add_option("--draft-min", sp.draft_min, "Smallest draft length (adaptive) and tokens drafted before --draft-p-min may stop")
+  cmd->add_option("--draft-min", sp.draft_min, "Smallest draft length (adaptive; 0 lets it decode plainly where drafting does not pay) and tokens "
+                  "drafted before --draft-p-min may stop")
       ->capture_default_str();
   cmd->add_option("--draft-p-min", sp.draft_p_min, "Stop drafting when the draft's top probability falls below P (0: off)")
       ->capture_default_str();

@@ -94,6 +94,37 @@ TEST(DraftChain, EachRoundCarriesItsOwnSourcesDistribution) {
   EXPECT_EQ(d.tokens, (std::vector<int32_t>{12, 13, 10}));
   EXPECT_TRUE(d.probs.empty());
   EXPECT_EQ((*chain)->rounds_by_source(), (std::vector<int64_t>{1, 1}));
+  EXPECT_EQ(d.source, 0);
+}
+
+// Per-source draft lengths: a source capped at 0 is skipped, each proposes at
+// most its own cap, and the Draft names the source that proposed.
+TEST(DraftChain, EachSourceHasItsOwnLength) {
+  std::vector<std::unique_ptr<DraftSource>> sources;
+  sources.push_back(std::make_unique<PromptLookup>(*PromptLookup::create({.ngram_max = 2, .ngram_min = 1})));
+  sources.push_back(std::make_unique<PromptLookup>(*PromptLookup::create({.ngram_max = 2, .ngram_min = 1})));
+  auto chain = DraftChain::create(std::move(sources));
+  ASSERT_TRUE(chain.ok());
+  EXPECT_EQ((*chain)->n_sources(), 2);
+  const std::vector<int32_t> ctx = {5, 6, 7, 8, 9, 5, 6};  // "5 6" repeats: "7 8 9 5" follows
+  ASSERT_TRUE((*chain)->begin(ctx).ok());
+  Draft d;
+  const std::vector<int32_t> first_off = {0, 2};
+  ASSERT_TRUE((*chain)->propose({.context = ctx, .max_tokens = 4, .max_by_source = first_off}, d).ok());
+  EXPECT_EQ(d.tokens, (std::vector<int32_t>{7, 8}));
+  EXPECT_EQ(d.source, 1);
+  const std::vector<int32_t> both = {3, 4};
+  ASSERT_TRUE((*chain)->propose({.context = ctx, .max_tokens = 4, .max_by_source = both}, d).ok());
+  EXPECT_EQ(d.tokens, (std::vector<int32_t>{7, 8, 9}));
+  EXPECT_EQ(d.source, 0);
+  const std::vector<int32_t> none = {0, 0};
+  ASSERT_TRUE((*chain)->propose({.context = ctx, .max_tokens = 4, .max_by_source = none}, d).ok());
+  EXPECT_TRUE(d.tokens.empty());
+  EXPECT_EQ((*chain)->rounds_by_source(), (std::vector<int64_t>{1, 1}));
+  const std::vector<int32_t> wrong = {1, 1, 1};
+  auto bad = (*chain)->propose({.context = ctx, .max_tokens = 4, .max_by_source = wrong}, d);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("3 draft lengths for 2 sources"), std::string::npos) << bad.error().message;
 }
 
 }  // namespace

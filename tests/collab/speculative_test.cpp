@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tandem/collab/draft_chain.h"
 #include "tandem/collab/model_draft.h"
 #include "tandem/collab/prompt_lookup.h"
 #include "tandem/gguf/gguf_writer.h"
@@ -216,6 +217,51 @@ TEST(Speculative, AdaptiveAndPMinKeepGreedyOutput) {
   // (The last round may be capped at one token by n_predict.)
   EXPECT_LE(r->stats.drafted, 2 * r->stats.draft_rounds);
   EXPECT_GE(r->stats.drafted, 2 * r->stats.draft_rounds - 1);
+}
+
+// Adaptive with min = 0: a draft that is always wrong is asked less and less
+// (plain rounds, and probes further and further apart) while the output stays
+// the target's; chained after prompt lookup, lookup keeps its own length and
+// still drafts on the repeats.
+TEST(Speculative, AdaptiveStopsAskingALosingSource) {
+  TANDEM_REQUIRE_FIXTURES("models");
+  ThreadPool pool(1);
+  auto target = load(fixture("llama-gqa-spm-f32.gguf"));
+  const SamplerParams s{.temperature = 0};
+  const auto prompt = target->tokenizer().encode("one two three four one two three four one two");
+  const int32_t n = 120;
+  const auto want = plain_greedy(target, pool, prompt, n, s);
+  const DraftLengthParams adaptive{.max = 4, .adaptive = true, .cost_ratio = 0.5, .probe_interval = 4};
+  {
+    ScriptedDraft wrong(want, prompt.size(), 0, static_cast<int32_t>(target->config().n_vocab));
+    Sequence tseq(target, pool, {.n_ctx = 256});
+    auto r = generate_speculative(tseq, wrong, prompt, {.n_predict = n, .stop_at_eog = false, .sampler = s, .draft = adaptive});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->gen.tokens, want);
+    EXPECT_EQ(r->stats.accepted, 0);
+    // 8 rounds before plain decoding may start, then probes after 4, 8, 16, ... plain rounds.
+    EXPECT_LE(r->stats.draft_rounds, 8 + 5);
+    EXPECT_GE(r->stats.rounds, n - 1);
+  }
+  std::vector<std::unique_ptr<DraftSource>> sources;
+  sources.push_back(std::make_unique<PromptLookup>(*PromptLookup::create({.ngram_max = 3, .ngram_min = 2})));
+  sources.push_back(std::make_unique<ScriptedDraft>(want, prompt.size(), 0, static_cast<int32_t>(target->config().n_vocab)));
+  auto chain = DraftChain::create(std::move(sources));
+  ASSERT_TRUE(chain.ok());
+  Sequence tseq(target, pool, {.n_ctx = 256});
+  DraftLengthParams lookup = adaptive;
+  lookup.cost_ratio = 0;
+  auto r = generate_speculative(tseq, **chain, prompt,
+                                {.n_predict = n, .stop_at_eog = false, .sampler = s, .draft_by_source = {lookup, adaptive}});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->gen.tokens, want);
+  const auto& by = (*chain)->rounds_by_source();
+  EXPECT_LE(by[1], 8 + 5);
+  EXPECT_GT(r->stats.accepted, 0);  // lookup's copies of the repeats
+  // A length per source, or an error.
+  auto mismatch = generate_speculative(tseq, **chain, prompt, {.n_predict = 4, .draft_by_source = {lookup}});
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_NE(mismatch.error().message.find("1 draft-length settings for 2 draft sources"), std::string::npos);
 }
 
 TEST(Speculative, StopsWhereThePlainLoopStops) {

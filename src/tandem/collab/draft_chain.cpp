@@ -1,6 +1,8 @@
 // First proposing source wins.
 #include "tandem/collab/draft_chain.h"
 
+#include <algorithm>
+
 namespace tandem {
 
 Result<std::unique_ptr<DraftChain>> DraftChain::create(std::vector<std::unique_ptr<DraftSource>> sources) {
@@ -20,10 +22,17 @@ Status DraftChain::begin(std::span<const int32_t> prompt) {
 
 Status DraftChain::propose(const DraftRequest& req, Draft& out) {
   out.clear();
+  if (!req.max_by_source.empty() && req.max_by_source.size() != sources_.size())
+    return make_error("draft chain: ", req.max_by_source.size(), " draft lengths for ", sources_.size(), " sources");
+  DraftRequest one = req;
+  one.max_by_source = {};
   for (size_t i = 0; i < sources_.size(); ++i) {
-    TANDEM_TRY(sources_[i]->propose(req, out));
+    if (!req.max_by_source.empty()) one.max_tokens = std::min(req.max_tokens, req.max_by_source[i]);
+    if (one.max_tokens <= 0) continue;
+    TANDEM_TRY(sources_[i]->propose(one, out));
     if (!out.tokens.empty()) {
       ++rounds_[i];
+      out.source = static_cast<int32_t>(i);
       return ok_status();
     }
   }

@@ -4,9 +4,13 @@
 // greedy decoding of small models falls into) a copied continuation costs
 // nothing and is accepted more often; elsewhere the model guesses.
 //
-// Exactness is kept: which source drafts depends only on the context, and each
-// round's Draft carries the distribution its own source drew from (one-hot for
-// lookup), which is all the verification rule needs.
+// Each source has its own draft length (DraftRequest::max_by_source): lookup's
+// guesses are free, a model's cost a pass each, so the verify loop may keep
+// drafting by lookup while it has stopped asking the model (K = 0).
+//
+// Exactness is kept: whichever source drafts, each round's Draft carries the
+// distribution its own source drew from (one-hot for lookup) and its index,
+// which is all the verification rule needs.
 #pragma once
 
 #include <memory>
@@ -23,6 +27,7 @@ class DraftChain final : public DraftSource {
 
   Status begin(std::span<const int32_t> prompt) override;
   Status propose(const DraftRequest& req, Draft& out) override;
+  int32_t n_sources() const override { return static_cast<int32_t>(sources_.size()); }
 
   // Rounds each source drafted, in chain order.
   const std::vector<int64_t>& rounds_by_source() const { return rounds_; }

@@ -5,6 +5,12 @@
 #include <cmath>
 
 namespace tandem {
+namespace {
+
+// Rounds with drafts before K = 0 may be chosen.
+constexpr int64_t kMinDraftRounds = 8;
+
+}  // namespace
 
 Result<DraftLength> DraftLength::create(DraftLengthParams p) {
   if (p.max < 1) return make_error("draft length: max is ", p.max, " (expected >= 1)");
@@ -14,10 +20,11 @@ Result<DraftLength> DraftLength::create(DraftLengthParams p) {
   if (!(p.decay >= 0.0 && p.decay < 1.0)) return make_error("draft length: decay is ", p.decay, " (expected 0 <= decay < 1)");
   if (!(p.cost_decay >= 0.0 && p.cost_decay < 1.0))
     return make_error("draft length: cost_decay is ", p.cost_decay, " (expected 0 <= cost_decay < 1)");
+  if (p.probe_interval < 1) return make_error("draft length: probe_interval is ", p.probe_interval, " (expected >= 1)");
   return DraftLength(p);
 }
 
-DraftLength::DraftLength(DraftLengthParams p) : params_(p) { choose(); }
+DraftLength::DraftLength(DraftLengthParams p) : params_(p), interval_(p.probe_interval) { choose(); }
 
 double DraftLength::expected_speedup(double a, int32_t k, double cost_ratio) {
   // (1 - a^(K+1)) / (1 - a) is 1 + a + ... + a^K; summed directly it has no
@@ -28,7 +35,14 @@ double DraftLength::expected_speedup(double a, int32_t k, double cost_ratio) {
 }
 
 void DraftLength::update(int32_t drafted, int32_t accepted) {
-  if (drafted <= 0) return;
+  probing_ = false;
+  if (drafted <= 0) {
+    if (k_ == 0) ++idle_;
+    choose();
+    return;
+  }
+  idle_ = 0;
+  ++draft_rounds_;
   accepted = std::clamp(accepted, 0, drafted);
   successes_ = params_.decay * successes_ + accepted;
   trials_ = params_.decay * trials_ + accepted + (accepted < drafted ? 1 : 0);
@@ -38,7 +52,7 @@ void DraftLength::update(int32_t drafted, int32_t accepted) {
 void DraftLength::observe(int32_t drafted, double draft_seconds, int64_t verified, double verify_seconds) {
   if (!params_.measure_costs) return;
   const double g = params_.cost_decay;
-  if (drafted > 0 && draft_seconds >= 0 && std::isfinite(draft_seconds)) {
+  if (drafted > 0 && !probing_ && draft_seconds >= 0 && std::isfinite(draft_seconds)) {
     draft_seconds_ = g * draft_seconds_ + draft_seconds;
     draft_tokens_ = g * draft_tokens_ + drafted;
   }
@@ -70,13 +84,21 @@ double DraftLength::verify_seconds(int64_t n) const {
   return std::max(0.0, v0 + v1 * static_cast<double>(n));
 }
 
+double DraftLength::value(double a, int32_t k) const {
+  if (!params_.measure_costs) return expected_speedup(a, k, params_.cost_ratio);
+  double tokens = 0.0, term = 1.0;
+  for (int32_t i = 0; i <= k; ++i, term *= a) tokens += term;
+  const double cost = k * draft_seconds_per_token() + verify_seconds(k + 1);
+  return cost > 0 ? tokens / cost : tokens;
+}
+
 void DraftLength::choose() {
   if (!params_.adaptive) {
     k_ = params_.max;
     return;
   }
   const double a = acceptance();
-  const int32_t lo = std::max(params_.min, 1);
+  const int32_t lo = std::max(params_.min, 1);  // the shortest real draft
   if (params_.measure_costs) {
     // Explore both ends before trusting the line: the shortest K, then the longest.
     if (n_hi_ == 0) {
@@ -87,24 +109,26 @@ void DraftLength::choose() {
       k_ = n_hi_ <= lo + 1 ? params_.max : lo;
       return;
     }
-    const double d = draft_seconds_per_token();
-    int32_t best = lo;
-    double best_f = -1;
-    for (int32_t k = lo; k <= params_.max; ++k) {
-      double tokens = 0.0, term = 1.0;
-      for (int32_t i = 0; i <= k; ++i, term *= a) tokens += term;
-      const double cost = k * d + verify_seconds(k + 1);
-      const double f = cost > 0 ? tokens / cost : tokens;
-      if (f > best_f) best = k, best_f = f;
-    }
-    k_ = best;
-    return;
   }
   int32_t best = lo;
-  double best_f = expected_speedup(a, best, params_.cost_ratio);
-  for (int32_t k = best + 1; k <= params_.max; ++k) {
-    const double f = expected_speedup(a, k, params_.cost_ratio);
+  double best_f = value(a, lo);
+  for (int32_t k = lo + 1; k <= params_.max; ++k) {
+    const double f = value(a, k);
     if (f > best_f) best = k, best_f = f;
+  }
+  // Plain decoding only on evidence: a couple of unlucky first rounds must not
+  // stop drafting, since rounds without drafts teach the estimate little.
+  if (params_.min == 0 && draft_rounds_ >= kMinDraftRounds && value(a, 0) > best_f) {
+    if (idle_ < interval_) {
+      k_ = 0;
+      return;
+    }
+    // Probe; should it not bring drafting back, the next probe waits twice as long.
+    idle_ = 0;
+    interval_ = std::min(2 * interval_, 16 * params_.probe_interval);
+    probing_ = true;
+  } else {
+    interval_ = params_.probe_interval;
   }
   k_ = best;
 }

@@ -22,6 +22,9 @@ namespace tandem {
 struct DraftRequest {
   std::span<const int32_t> context;  // prompt + accepted tokens; never empty
   int32_t max_tokens = 0;            // propose at most this many (>= 1)
+  // A chain of sources (n_sources() > 1): source i proposes at most
+  // max_by_source[i] tokens, and none at 0. Empty: max_tokens for every source.
+  std::span<const int32_t> max_by_source{};
   // The target samples, so it needs q, the distribution each token was drawn
   // from (arXiv 2211.17192). False when the target is greedy: a source may then
   // skip computing it.
@@ -35,11 +38,13 @@ struct Draft {
   // `stride` probabilities: row i is the distribution tokens[i] was drawn from.
   std::vector<float> probs;
   size_t stride = 0;
+  int32_t source = 0;  // which source of a chain proposed (0 for a single source)
 
   void clear() {
     tokens.clear();
     probs.clear();
     stride = 0;
+    source = 0;
   }
   std::span<const float> q(size_t i) const {
     if (probs.empty()) return {};
@@ -56,6 +61,9 @@ class DraftSource {
   // Replaces `out` with up to max_tokens proposed continuation tokens of
   // req.context (possibly none). Token ids must lie in the target's vocabulary.
   virtual Status propose(const DraftRequest& req, Draft& out) = 0;
+  // Sources that take turns inside this one (a chain's members), each with its
+  // own draft length in the verify loop.
+  virtual int32_t n_sources() const { return 1; }
 };
 
 }  // namespace tandem

@@ -21,8 +21,18 @@ Result<SpeculativeResult> generate_speculative(Sequence& target, DraftSource& dr
   if (prompt.empty()) return make_error("speculative: the prompt is empty (no tokens to start from)");
   auto sampler = Sampler::create(params.sampler);
   if (!sampler) return sampler.error();
-  auto length = DraftLength::create(params.draft);
-  if (!length) return length.error();
+  const int32_t n_src = draft.n_sources();
+  if (!params.draft_by_source.empty() && static_cast<int32_t>(params.draft_by_source.size()) != n_src)
+    return make_error("speculative: ", params.draft_by_source.size(), " draft-length settings for ", n_src,
+                      " draft sources");
+  std::vector<DraftLength> lengths;  // one per source of the chain
+  for (int32_t i = 0; i < n_src; ++i) {
+    auto l = DraftLength::create(params.draft_by_source.empty() ? params.draft
+                                                                : params.draft_by_source[static_cast<size_t>(i)]);
+    if (!l) return l.error();
+    lengths.push_back(*l);
+  }
+  std::vector<int32_t> caps(static_cast<size_t>(n_src));
   const Tokenizer& tok = target.model().tokenizer();
   const int64_t n_vocab = target.model().config().n_vocab;
   const int64_t n_ctx = target.n_ctx();
@@ -78,18 +88,27 @@ Result<SpeculativeResult> generate_speculative(Sequence& target, DraftSource& dr
     if (n_past + n_pend > n_ctx) break;  // context full, as plain generation stops
     const int64_t remaining = params.n_predict - static_cast<int64_t>(out.tokens.size());
     // A round yields at most K + 1 tokens and needs K + n_pend context slots.
-    const int64_t k = std::min<int64_t>({length->next(), remaining - 1, n_ctx - n_past - n_pend});
+    const int64_t room = std::min<int64_t>(remaining - 1, n_ctx - n_past - n_pend);
+    int64_t k = 0;
+    for (int32_t i = 0; i < n_src; ++i) {
+      const size_t u = static_cast<size_t>(i);
+      caps[u] = static_cast<int32_t>(std::max<int64_t>(0, std::min<int64_t>(lengths[u].next(), room)));
+      k = std::max<int64_t>(k, caps[u]);
+    }
 
     d.clear();
     double draft_s = 0;
     if (k > 0) {
       auto td = Clock::now();
-      TANDEM_TRY(draft.propose({.context = context, .max_tokens = static_cast<int32_t>(k), .want_probs = !greedy}, d));
+      TANDEM_TRY(draft.propose(
+          {.context = context, .max_tokens = static_cast<int32_t>(k), .max_by_source = caps, .want_probs = !greedy}, d));
       draft_s = seconds_since(td);
       st.draft_seconds += draft_s;
-      if (static_cast<int64_t>(d.tokens.size()) > k)
-        return make_error("speculative: the draft source proposed ", d.tokens.size(), " tokens, more than the ", k,
-                          " asked for");
+      if (d.source < 0 || d.source >= n_src)
+        return make_error("speculative: the draft came from source ", d.source, " of ", n_src);
+      if (static_cast<int64_t>(d.tokens.size()) > caps[static_cast<size_t>(d.source)])
+        return make_error("speculative: the draft source proposed ", d.tokens.size(), " tokens, more than the ",
+                          caps[static_cast<size_t>(d.source)], " asked for");
       for (int32_t x : d.tokens)
         if (x < 0 || x >= n_vocab)
           return make_error("speculative: the draft proposed token ", x, ", outside the target's vocabulary (0..",
@@ -102,7 +121,15 @@ Result<SpeculativeResult> generate_speculative(Sequence& target, DraftSource& dr
     batch.insert(batch.end(), d.tokens.begin(), d.tokens.end());
     auto logits = target.eval(batch, n_draft > 0 ? Logits::kAll : Logits::kLast);
     if (!logits) return logits.error();
-    length->observe(static_cast<int32_t>(n_draft), draft_s, static_cast<int64_t>(batch.size()), seconds_since(tv));
+    // The drafting source learns from its round; a plain round (no draft)
+    // times the one-token pass every source's K = 0 would cost. The first
+    // round runs cold (the draft's prefill has just evicted the target), so
+    // its times are left out.
+    const double verify_s = seconds_since(tv);
+    for (int32_t i = 0; i < n_src; ++i)
+      if (st.rounds > 0 && (n_draft == 0 || i == d.source))
+        lengths[static_cast<size_t>(i)].observe(static_cast<int32_t>(n_draft), draft_s,
+                                                static_cast<int64_t>(batch.size()), verify_s);
     // Row i (0..n_draft) predicts the token after pending + d1..di.
     const size_t first_row = n_draft > 0 ? static_cast<size_t>(n_pend - 1) : 0;
     auto row = [&](int64_t i) {
@@ -151,7 +178,9 @@ Result<SpeculativeResult> generate_speculative(Sequence& target, DraftSource& dr
       if (st.accepted_hist.size() <= static_cast<size_t>(n_acc)) st.accepted_hist.resize(static_cast<size_t>(n_acc) + 1);
       ++st.accepted_hist[static_cast<size_t>(n_acc)];
     }
-    length->update(static_cast<int32_t>(n_draft), static_cast<int32_t>(n_acc));
+    for (int32_t i = 0; i < n_src; ++i)
+      if (n_draft == 0 || i == d.source)
+        lengths[static_cast<size_t>(i)].update(static_cast<int32_t>(n_draft), static_cast<int32_t>(n_acc));
   }
   out.gen_seconds = seconds_since(t1);
   return res;

@@ -35,11 +35,15 @@ struct SpeculativeParams {
   bool stop_at_eog = true;  // stop at the vocabulary's end-of-generation tokens
   SamplerParams sampler{};  // the target's chain (the draft has its own, in its source)
   DraftLengthParams draft{};
+  // One per member of a chained draft source (DraftSource::n_sources()), each
+  // member's K chosen apart (lookup's guesses are free, a model's are not).
+  // Empty: `draft` for every member.
+  std::vector<DraftLengthParams> draft_by_source{};
 };
 
 struct SpeculativeStats {
   int64_t rounds = 0;        // target verification passes
-  int64_t draft_rounds = 0;  // rounds that had at least one draft token
+  int64_t draft_rounds = 0;  // rounds that had at least one draft token (the others decode plainly)
   int64_t drafted = 0;       // draft tokens proposed
   int64_t accepted = 0;      // draft tokens accepted
   // accepted_hist[n]: draft rounds in which exactly n tokens were accepted.
