@@ -781,8 +781,26 @@ T512_INLINE void gen_tile_run(const Rows& rs, int64_t n_in, const uint8_t* act, 
   }
 }
 
-// Scratch for one tile: on the stack up to kStackTile bytes, else on the heap.
+// Scratch for one tile or a call's expanded activations: on the stack up to
+// kStackTile bytes, else on the heap. A local of the function that uses it.
 constexpr size_t kStackTile = 48 * 1024;
+class Scratch {
+ public:
+  explicit Scratch(size_t bytes) {
+    if (bytes > kStackTile) {
+      heap_.reset(new Activations::Line[(bytes + 63) / 64]);
+      p_ = heap_[0].b;
+    }
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  uint8_t* data() { return p_; }
+
+ private:
+  alignas(64) uint8_t stack_[kStackTile];
+  std::unique_ptr<Activations::Line[]> heap_;
+  uint8_t* p_ = stack_;
+};
 constexpr int kPrefetchTiles = 2;
 // Long rows are plain streams the hardware prefetcher follows; only their
 // starts need a push.
@@ -824,14 +842,8 @@ T512 __attribute__((noinline)) void gen_small_batch(const WeightView& w, const A
   constexpr int bs = affine_block_size_v<W>;
   const int64_t g_full = w.n_in / (int64_t{kGroupBlocks} * bs);
   const size_t xstride = static_cast<size_t>(g_full) * expanded_group_bytes(bs);
-  const size_t need = xstride * static_cast<size_t>(a.n_tokens);
-  alignas(64) uint8_t stack_x[kStackTile];
-  std::unique_ptr<Activations::Line[]> heap_x;
-  uint8_t* xact = stack_x;
-  if (need > kStackTile) {
-    heap_x.reset(new Activations::Line[(need + 63) / 64]);
-    xact = heap_x[0].b;
-  }
+  Scratch x(xstride * static_cast<size_t>(a.n_tokens));
+  uint8_t* xact = x.data();
   expand_acts<bs>(a, g_full, xact, xstride);
   gen_row_range<W>(w, a, xact, xstride, y, ldy, r0, r1);
 }
@@ -850,13 +862,8 @@ T512 __attribute__((noinline)) void packed_one_token(const WeightView& w, const 
   constexpr size_t wgb = tile::weight_group_bytes(bs), xgb = expanded_group_bytes(bs);
   const int64_t G = affine_groups(W, w.n_in);
   const size_t need = static_cast<size_t>(G) * xgb;
-  alignas(64) uint8_t stack_x[kStackTile];
-  std::unique_ptr<Activations::Line[]> heap_x;
-  uint8_t* xact = stack_x;
-  if (need > kStackTile) {
-    heap_x.reset(new Activations::Line[(need + 63) / 64]);
-    xact = heap_x[0].b;
-  }
+  Scratch x(need);
+  uint8_t* xact = x.data();
   expand_acts<bs>(a, G, xact, need);
   for (int64_t rt = r0; rt < r1; rt += tile::kRows) {
     const uint8_t* wt = w.packed + static_cast<size_t>(rt / tile::kRows * G) * wgb;
@@ -903,13 +910,8 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
     return;
   }
   const int64_t G = affine_groups(W, w.n_in);
-  alignas(64) uint8_t stack_tile[kStackTile];
-  std::unique_ptr<Activations::Line[]> heap;
-  uint8_t* tile = stack_tile;
-  if (G * wgb > kStackTile) {
-    heap.reset(new Activations::Line[(G * wgb + 63) / 64]);
-    tile = heap[0].b;
-  }
+  Scratch scratch(static_cast<size_t>(G) * wgb);
+  uint8_t* tile = scratch.data();
   for (int64_t rt = r0; rt < r1; rt += tile::kRows) {
     prefetch_rows(w, rt + tile::kRows, r1, rb);
     pack_tile<W>(tile_rows(w, rt, r1), w.n_in, tile);
