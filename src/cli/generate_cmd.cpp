@@ -111,7 +111,9 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
     auto pl = PromptLookup::create({.ngram_max = s.lookup, .ngram_min = s.lookup_min});
     if (!pl) return fail(pl.error());
     sources.push_back(std::make_unique<PromptLookup>(std::move(*pl)));
-    params.draft_by_source.push_back(params.draft);  // lookup's guesses cost nothing: cost_ratio 0
+    DraftLengthParams free = params.draft;
+    free.cost_ratio = 0.0;  // lookup's guesses cost nothing
+    params.draft_by_source.push_back(free);
   }
   std::unique_ptr<Sequence> draft_seq;
   std::shared_ptr<const DecoderModel> draft_model;

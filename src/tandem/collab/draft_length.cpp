@@ -10,6 +10,14 @@ namespace {
 // Rounds with drafts before K = 0 may be chosen.
 constexpr int64_t kMinDraftRounds = 8;
 
+// Expected tokens of a round with k drafts: (1 - a^(K+1)) / (1 - a) is
+// 1 + a + ... + a^K; summed directly it has no 0/0 at a = 1.
+double expected_tokens(double a, int32_t k) {
+  double tokens = 0.0, term = 1.0;
+  for (int32_t i = 0; i <= k; ++i, term *= a) tokens += term;
+  return tokens;
+}
+
 }  // namespace
 
 Result<DraftLength> DraftLength::create(DraftLengthParams p) {
@@ -27,11 +35,7 @@ Result<DraftLength> DraftLength::create(DraftLengthParams p) {
 DraftLength::DraftLength(DraftLengthParams p) : params_(p), interval_(p.probe_interval) { choose(); }
 
 double DraftLength::expected_speedup(double a, int32_t k, double cost_ratio) {
-  // (1 - a^(K+1)) / (1 - a) is 1 + a + ... + a^K; summed directly it has no
-  // 0/0 at a = 1.
-  double tokens = 0.0, term = 1.0;
-  for (int32_t i = 0; i <= k; ++i, term *= a) tokens += term;
-  return tokens / (k * cost_ratio + 1.0);
+  return expected_tokens(a, k) / (k * cost_ratio + 1.0);
 }
 
 void DraftLength::update(int32_t drafted, int32_t accepted) {
@@ -86,8 +90,7 @@ double DraftLength::verify_seconds(int64_t n) const {
 
 double DraftLength::value(double a, int32_t k) const {
   if (!params_.measure_costs) return expected_speedup(a, k, params_.cost_ratio);
-  double tokens = 0.0, term = 1.0;
-  for (int32_t i = 0; i <= k; ++i, term *= a) tokens += term;
+  const double tokens = expected_tokens(a, k);
   const double cost = k * draft_seconds_per_token() + verify_seconds(k + 1);
   return cost > 0 ? tokens / cost : tokens;
 }

@@ -21,12 +21,12 @@
 // K = 0 is plain decoding (f(0) = 1): chosen, with min = 0, where drafting
 // costs more than it saves, so that an adaptive run is not slower than the
 // target alone; only after 8 rounds with drafts, so that a couple of unlucky
-// first rounds do not stop drafting. A round without drafts teaches the acceptance estimate nothing,
-// so after probe_interval such rounds one round drafts the best K >= 1 again
-// (a probe); where the text turns predictable, drafting resumes. A probe costs
-// more than its drafts (a draft model first catches up on the rounds it sat
-// out), so each probe that does not bring drafting back doubles the interval,
-// up to 16 times probe_interval.
+// first rounds do not stop drafting. A round without drafts teaches the
+// acceptance estimate nothing, so after probe_interval such rounds one round
+// drafts the best K >= 1 again (a probe); where the text turns predictable,
+// drafting resumes. A probe costs more than its drafts (a draft model first
+// catches up on the rounds it sat out), so each probe that does not bring
+// drafting back doubles the interval, up to 16 times probe_interval.
 //
 // With measure_costs the costs come from the rounds' own timings instead of c
 // and a flat verification: the draft's seconds per drafted token d, and a
@@ -37,8 +37,9 @@
 // house pair speed (0.82x). Until two batch sizes have been timed the rule
 // explores: the shortest K first, then the longest, so the line is fitted
 // from both ends. A probe's draft time is left out of d: it includes catching
-// a draft model up on the rounds it sat out. Timings vary from run to run, so under sampling a seed then
-// fixes the output distribution but not the exact text.
+// a draft model up on the rounds it sat out. Timings vary from run to run, so
+// under sampling a seed then fixes the output distribution but not the exact
+// text.
 #pragma once
 
 #include <cstdint>

@@ -121,15 +121,7 @@ Result<SpeculativeResult> generate_speculative(Sequence& target, DraftSource& dr
     batch.insert(batch.end(), d.tokens.begin(), d.tokens.end());
     auto logits = target.eval(batch, n_draft > 0 ? Logits::kAll : Logits::kLast);
     if (!logits) return logits.error();
-    // The drafting source learns from its round; a plain round (no draft)
-    // times the one-token pass every source's K = 0 would cost. The first
-    // round runs cold (the draft's prefill has just evicted the target), so
-    // its times are left out.
     const double verify_s = seconds_since(tv);
-    for (int32_t i = 0; i < n_src; ++i)
-      if (st.rounds > 0 && (n_draft == 0 || i == d.source))
-        lengths[static_cast<size_t>(i)].observe(static_cast<int32_t>(n_draft), draft_s,
-                                                static_cast<int64_t>(batch.size()), verify_s);
     // Row i (0..n_draft) predicts the token after pending + d1..di.
     const size_t first_row = n_draft > 0 ? static_cast<size_t>(n_pend - 1) : 0;
     auto row = [&](int64_t i) {
@@ -178,9 +170,17 @@ Result<SpeculativeResult> generate_speculative(Sequence& target, DraftSource& dr
       if (st.accepted_hist.size() <= static_cast<size_t>(n_acc)) st.accepted_hist.resize(static_cast<size_t>(n_acc) + 1);
       ++st.accepted_hist[static_cast<size_t>(n_acc)];
     }
-    for (int32_t i = 0; i < n_src; ++i)
-      if (n_draft == 0 || i == d.source)
-        lengths[static_cast<size_t>(i)].update(static_cast<int32_t>(n_draft), static_cast<int32_t>(n_acc));
+    // The drafting source learns from its round; a plain round (no draft)
+    // times the one-token pass every source's K = 0 would cost. The first
+    // round runs cold (the draft's prefill has just evicted the target), so
+    // its times are left out.
+    for (int32_t i = 0; i < n_src; ++i) {
+      if (n_draft > 0 && i != d.source) continue;
+      DraftLength& len = lengths[static_cast<size_t>(i)];
+      if (st.rounds > 1)
+        len.observe(static_cast<int32_t>(n_draft), draft_s, static_cast<int64_t>(batch.size()), verify_s);
+      len.update(static_cast<int32_t>(n_draft), static_cast<int32_t>(n_acc));
+    }
   }
   out.gen_seconds = seconds_since(t1);
   return res;

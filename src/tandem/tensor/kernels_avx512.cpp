@@ -694,20 +694,20 @@ T512_INLINE void gen_tile(const Rows& rs, int64_t n_in, const uint8_t* act, floa
 }
 
 // A small batch's activations with every broadcast done once per matmul call
-// instead of once per 4 weight rows: per token and full group, the 16 bytes of
-// each quad repeated to 64 (the register the tile kernel builds with a 128-bit
-// broadcast), then the block scales d and dS likewise. A broadcast from memory
+// instead of once per 4 weight rows: per token and group (the first n_groups),
+// the 16 bytes of each quad repeated to 64 (the register the tile kernel builds
+// with a 128-bit broadcast), then the block scales d and dS likewise. A broadcast from memory
 // costs a shuffle-unit operation besides its load (0.37 cycle measured per
 // VNNI pair), while a VNNI instruction takes a full 64-byte operand from memory
 // at full rate.
 constexpr size_t expanded_group_bytes(int bs) { return (static_cast<size_t>(tile::quads(bs)) + 2) * 64; }
 
 template <int bs>
-T512 void expand_acts(const Activations& a, int64_t g_full, uint8_t* out, size_t ostride) {
+T512 void expand_acts(const Activations& a, int64_t n_groups, uint8_t* out, size_t ostride) {
   constexpr int Q = tile::quads(bs);
   constexpr size_t agb = tile::act_group_bytes(bs);
   for (int64_t t = 0; t < a.n_tokens; ++t)
-    for (int64_t g = 0; g < g_full; ++g) {
+    for (int64_t g = 0; g < n_groups; ++g) {
       const uint8_t* ag = a.token(t) + g * agb;
       uint8_t* o = out + t * ostride + g * expanded_group_bytes(bs);
 #pragma GCC unroll 8
