@@ -187,6 +187,24 @@ TEST_P(KernelPath, TokensAreBatchAndSplitInvariant) {
     for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, 5}, {5, 6}, {6, 22}})
       matmul(k_, w, acts, small.data(), n_out, r0, r1);
     ASSERT_EQ(std::memcmp(small.data(), all.data(), small.size() * sizeof(float)), 0) << label(t, k_.isa) << " 5 tokens";
+    // Packed weights (the path's tiles, the last one partial): every batch size
+    // equal to the rows read directly, and a split at a tile boundary too.
+    if (k_.pack_tile == nullptr || !uses_q8a_activations(t)) continue;
+    std::vector<Activations::Line> packed(packed_matrix_bytes(k_, w) / 64 + 1);
+    pack_weights(k_, w, packed[0].b);
+    WeightView wp = w;
+    wp.packed = packed[0].b;
+    for (int64_t nb = 1; nb <= n_tokens; ++nb) {
+      const std::vector<float> xb(x.begin(), x.begin() + nb * n_in);
+      const auto batch = run_matmul(k_, wp, xb, nb);
+      ASSERT_EQ(std::memcmp(batch.data(), all.data(), batch.size() * sizeof(float)), 0)
+          << label(t, k_.isa) << " packed, batch " << nb;
+    }
+    prepare_activations(k_, t, x.data(), n_tokens, n_in, n_in, acts);
+    std::fill(split.begin(), split.end(), -1.0f);
+    const int64_t cut = k_.pack_rows;
+    for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, cut}, {cut, n_out}}) matmul(k_, wp, acts, split.data(), n_out, r0, r1);
+    ASSERT_EQ(std::memcmp(split.data(), all.data(), all.size() * sizeof(float)), 0) << label(t, k_.isa) << " packed split";
   }
 }
 
@@ -234,31 +252,81 @@ TEST_P(KernelPath, ActivationQuantizationMatchesReference) {
 TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
   if (k_.isa == Isa::Scalar) GTEST_SKIP() << "the scalar path does not pack tiles";
   const PackTileFn pack = k_.isa == Isa::Avx512 ? avx512_pack_tile() : avx2_pack_tile();
+  const int n_rows = k_.pack_rows;  // 4, or 16 for AVX-512's wide tiles
+  ASSERT_TRUE(n_rows == tile::kRows || n_rows == tile::kWideRows) << n_rows;
   for (GgmlType t : kQuantTypes) {
     const bool k_quant = ggml_traits(t).block_size == 256;
     for (int64_t n_in : {int64_t{k_quant ? 256 : 128}, int64_t{k_quant ? 768 : 352}}) {
-      const auto wbytes = make_weights(t, 4, n_in, 41);
+      const auto wbytes = make_weights(t, n_rows, n_in, 41);
       const size_t rb = row_bytes(t, n_in);
-      const uint8_t* rows[4] = {wbytes.data(), wbytes.data() + rb, wbytes.data() + 2 * rb, wbytes.data() + 3 * rb};
+      std::vector<const uint8_t*> rows;
+      for (int r = 0; r < n_rows; ++r) rows.push_back(wbytes.data() + r * rb);
       const int bs = affine_block_size(t);
       const int64_t G = affine_groups(t, n_in);
-      const size_t bytes = G * tile::weight_group_bytes(bs);
-      std::vector<Activations::Line> got(bytes / 64), want(bytes / 64);
-      pack(t, rows, n_in, got[0].b);
+      const size_t tile_bytes = G * tile::weight_group_bytes(bs);  // one 4-row tile
+      const size_t bytes = tile_bytes * static_cast<size_t>(n_rows / tile::kRows);
+      EXPECT_EQ(packed_tile_bytes(k_, t, n_in), bytes);
+      std::vector<Activations::Line> got(bytes / 64), want(bytes / 64), tiles4(bytes / 64);
+      pack(t, rows.data(), n_in, got[0].b);
+      // The scalar oracle: 4-row tiles (pack_weight_group), interleaved where the path is wide.
       AffineGroup grp[4];
       const AffineGroup* gp[4] = {&grp[0], &grp[1], &grp[2], &grp[3]};
-      for (int64_t g = 0; g < G; ++g) {
-        for (int r = 0; r < 4; ++r)
-          decode_affine_group(t, rows[r], n_in, g, k_.isa == Isa::Avx2 && t == GgmlType::Q8_0, grp[r]);
-        tile::pack_weight_group(gp, bs, want[0].b + g * tile::weight_group_bytes(bs));
-      }
-      for (int64_t g = 0; g < G; ++g) {
-        const size_t off = g * tile::weight_group_bytes(bs);
+      for (int j = 0; j < n_rows / tile::kRows; ++j)
+        for (int64_t g = 0; g < G; ++g) {
+          for (int r = 0; r < 4; ++r)
+            decode_affine_group(t, rows[static_cast<size_t>(4 * j + r)], n_in, g,
+                                k_.isa == Isa::Avx2 && t == GgmlType::Q8_0, grp[r]);
+          tile::pack_weight_group(gp, bs, tiles4[0].b + j * tile_bytes + g * tile::weight_group_bytes(bs));
+        }
+      if (n_rows == tile::kWideRows)
+        tile::interleave_wide(tiles4[0].b, G, bs, want[0].b);
+      else
+        want = tiles4;
+      for (size_t off = 0; off < bytes; off += tile::weight_group_bytes(bs))
         ASSERT_EQ(std::memcmp(got[0].b + off, want[0].b + off, tile::weight_group_bytes(bs)), 0)
-            << label(t, k_.isa) << " n_in=" << n_in << " group " << g;
-      }
+            << label(t, k_.isa) << " n_in=" << n_in << " at byte " << off;
     }
   }
+}
+
+// The wide layout, spelled out for one row and block: lane R of block b's quad i is
+// row R's codes 4i..4i+3 of that block, and d / m follow the same lanes.
+TEST(WideTile, LaneIsRow) {
+  const int bs = 32, Q = tile::quads(bs);
+  const int64_t G = 2;
+  const size_t wgb = tile::weight_group_bytes(bs), tile_bytes = G * wgb;
+  std::vector<AffineGroup> grp(16 * G);
+  std::vector<Activations::Line> tiles4(4 * tile_bytes / 64), wide(4 * tile_bytes / 64);
+  for (int row = 0; row < 16; ++row)
+    for (int64_t g = 0; g < G; ++g) {
+      AffineGroup& a = grp[static_cast<size_t>(row * G + g)];
+      for (int e = 0; e < 4 * bs; ++e) a.q[e] = static_cast<uint8_t>(row * 7 + g * 3 + e);
+      for (int b = 0; b < 4; ++b) {
+        a.d[b] = static_cast<float>(row * 100 + g * 10 + b);
+        a.m[b] = -a.d[b];
+      }
+    }
+  for (int j = 0; j < 4; ++j)
+    for (int64_t g = 0; g < G; ++g) {
+      const AffineGroup* gp[4];
+      for (int r = 0; r < 4; ++r) gp[r] = &grp[static_cast<size_t>((4 * j + r) * G + g)];
+      tile::pack_weight_group(gp, bs, tiles4[0].b + j * tile_bytes + g * wgb);
+    }
+  tile::interleave_wide(tiles4[0].b, G, bs, wide[0].b);
+  for (int64_t g = 0; g < G; ++g)
+    for (int b = 0; b < 4; ++b) {
+      const uint8_t* unit = wide[0].b + (g * 4 + b) * wgb;
+      for (int row = 0; row < 16; ++row) {
+        const AffineGroup& a = grp[static_cast<size_t>(row * G + g)];
+        for (int i = 0; i < Q; ++i)
+          ASSERT_EQ(std::memcmp(unit + i * 64 + row * 4, a.q + b * bs + 4 * i, 4), 0) << row << " " << b << " " << i;
+        float d, m;
+        std::memcpy(&d, unit + Q * 64 + row * 4, 4);
+        std::memcpy(&m, unit + Q * 64 + 64 + row * 4, 4);
+        EXPECT_EQ(d, a.d[b]);
+        EXPECT_EQ(m, a.m[b]);
+      }
+    }
 }
 
 }  // namespace

@@ -7,7 +7,6 @@
 #include <fstream>
 #include <string>
 
-#include "tandem/tensor/tile.h"
 
 namespace tandem {
 namespace {
@@ -168,9 +167,7 @@ void DecoderModel::pack_matrices(std::optional<bool> want) {
   for (LayerWeights& L : layers_)
     for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down}) ws.push_back(w);
   ws.push_back(config_.tied_output ? &token_embd_ : &output_);
-  auto tiles_bytes = [&](const WeightView& w) {
-    return tile::packed_tile_bytes(w.type, w.n_in) * static_cast<size_t>((w.n_out + 3) / 4);
-  };
+  auto tiles_bytes = [&](const WeightView& w) { return packed_matrix_bytes(kernels_, w); };
   size_t total = 0;
   for (const WeightView* w : ws) total += (tiles_bytes(*w) + 63) / 64 * 64;
   if (total == 0 || (!want && total > last_level_cache_bytes())) return;
@@ -255,7 +252,8 @@ void Sequence::linear(std::initializer_list<LinearOut> outs, const float* x, int
   const LinearOut* o = outs.begin();
   const size_t n_out = outs.size();
   const Activations* acts[kMaxFused] = {};
-  int64_t tiles[kMaxFused + 1] = {0};  // prefix sums of 4-row tiles per output
+  const int64_t tr = k.pack_rows;       // rows per kernel tile
+  int64_t tiles[kMaxFused + 1] = {0};  // prefix sums of tiles per output
   for (size_t i = 0; i < n_out; ++i) {
     for (size_t j = 0; j < i && !acts[i]; ++j)
       if (shares_activations(o[j].w->type, o[i].w->type)) acts[i] = acts[j];
@@ -263,17 +261,17 @@ void Sequence::linear(std::initializer_list<LinearOut> outs, const float* x, int
       prepare_activations(k, o[i].w->type, x, n_tok, o[i].w->n_in, o[i].w->n_in, acts_[i]);
       acts[i] = &acts_[i];
     }
-    tiles[i + 1] = tiles[i] + (o[i].w->n_out + 3) / 4;
+    tiles[i + 1] = tiles[i] + (o[i].w->n_out + tr - 1) / tr;
   }
   // Each thread takes a contiguous run of tiles across the outputs; runs are
-  // multiples of 4 rows so threads work on whole kernel tiles.
+  // whole kernel tiles (and packed ones start where a packed tile does).
   pool_.run([&](int ith, int nth) {
     const int64_t t0 = tiles[n_out] * ith / nth, t1 = tiles[n_out] * (ith + 1) / nth;
     for (size_t i = 0; i < n_out; ++i) {
       const int64_t a = std::max(t0, tiles[i]), b = std::min(t1, tiles[i + 1]);
       if (a >= b) continue;
       const WeightView& w = *o[i].w;
-      const int64_t r0 = (a - tiles[i]) * 4, r1 = std::min(w.n_out, (b - tiles[i]) * 4);
+      const int64_t r0 = (a - tiles[i]) * tr, r1 = std::min(w.n_out, (b - tiles[i]) * tr);
       matmul(k, w, *acts[i], o[i].y, w.n_out, r0, r1);
     }
   });

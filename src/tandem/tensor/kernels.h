@@ -38,9 +38,9 @@ struct CpuFeatures {
   CpuFeatures limited_to(Isa isa) const;
 };
 
-// Decodes 4 weight rows (n_in elements, GGUF bytes) into all the groups of one
-// tile (tile.h) of a SIMD path's layout.
-using PackTileFn = void (*)(GgmlType t, const uint8_t* const rows[4], int64_t n_in, uint8_t* out);
+// Decodes Kernels::pack_rows weight rows (n_in elements, GGUF bytes) into all
+// the groups of one tile (tile.h) of a SIMD path's layout.
+using PackTileFn = void (*)(GgmlType t, const uint8_t* const* rows, int64_t n_in, uint8_t* out);
 
 // A weight matrix W (n_out rows of n_in elements, GGUF row layout).
 struct WeightView {
@@ -50,8 +50,9 @@ struct WeightView {
   int64_t n_out = 0;
   size_t row_stride = 0;  // bytes between rows (row_bytes(type, n_in) for a GGUF tensor)
   // Optional: the same rows already in the kernels' tile layout (pack_weights in matmul.h),
-  // rows 4t..4t+3 at packed + t * tile::packed_tile_bytes(type, n_in). Kernels that have
-  // a packed path read it instead of decoding `data`; results are the same bit for bit.
+  // tile t (rows t * pack_rows onwards, Kernels::pack_rows) at packed + t * packed_tile_bytes
+  // (matmul.h). Kernels that have a packed path read it instead of decoding `data`;
+  // results are the same bit for bit.
   const uint8_t* packed = nullptr;
 
   const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_stride; }
@@ -111,13 +112,16 @@ struct Kernels {
   SwigluFn swiglu = swiglu_scalar;
 
   // Weights kept decoded in the tile layout (paths that support it; else
-  // nullptr): pack_tile decodes 4 rows (GGUF bytes) into one tile of
-  // tile::packed_tile_bytes; pack_weights (matmul.h) packs a whole matrix with it.
+  // nullptr): pack_tile decodes pack_rows rows (GGUF bytes) into one tile of
+  // packed_tile_bytes (matmul.h); pack_weights packs a whole matrix with it.
+  // AVX2 packs 4-row tiles, AVX-512 16-row wide tiles (tile.h). Callers that
+  // split a packed matrix's rows (threads) split at multiples of pack_rows.
   // A packed matrix is read with no decoding at all, which pays where the
   // weights stay in cache (small models: decoding is most of a token's work
   // there) and costs where they stream from memory (the tiles are larger
   // than the rows: 640 bytes per 512 Q8_0 weights instead of 544).
   PackTileFn pack_tile = nullptr;
+  int pack_rows = 4;
 
   // The matmul for a weight type; nullptr for a type without kernels.
   MatmulFn matmul_for(GgmlType t) const;

@@ -1,10 +1,12 @@
-// AVX-512 path (F/BW/VL + VNNI). Integer types: per 4 weight rows, decode every
-// group into the tile layout of tile.h (u8 codes, lane = (row, block)), then run
-// a microkernel over the tokens 8 at a time: per quad one vpdpbusd per token
-// advances 16 (row, block) dot products by 4 elements, so decoding is paid once
-// per weight and shared by all tokens. Up to 8 tokens skip the tile: each group
-// is decoded into registers and dotted with every token at once. Float types: 4 rows x up to 4 tokens of
-// fp32 FMAs straight from the GGUF rows (f16/bf16 widened once per load).
+// AVX-512 path (F/BW/VL + VNNI). Integer types: weights decoded into the tile
+// layouts of tile.h (u8 codes). Against GGUF rows, one token to kMaxTokens
+// decode each group of 4 rows in registers and dot it with every token at once
+// (lane = (row, block)); larger batches decode 16 rows into one wide tile (lane
+// = row) and run a microkernel over the tokens 4 at a time, so decoding is paid
+// once per weight and shared by all tokens. Packed weights (Kernels::pack_rows
+// = 16) are wide tiles, and every batch size runs that microkernel. Float
+// types: 4 rows x up to 4 tokens of fp32 FMAs straight from the GGUF rows
+// (f16/bf16 widened once per load).
 // Every function carries TANDEM_TARGET_AVX512, so the file is safe to link into
 // a binary that runs on AVX2-only CPUs (the table is only selected when the CPU
 // has these features).
@@ -34,7 +36,7 @@ namespace {
 #define T512 TANDEM_TARGET_AVX512
 #define T512_INLINE TANDEM_TARGET_AVX512 inline __attribute__((always_inline))
 
-constexpr int kMaxTokens = 8;  // tokens per microkernel call (int + float accumulators fit the registers)
+constexpr int kMaxTokens = 8;  // the most tokens the fused kernels take (larger batches: wide tiles)
 
 uint16_t load_u16(const uint8_t* p) {
   uint16_t v;
@@ -569,38 +571,6 @@ T512_INLINE void tile_group(__m512* accf, const uint8_t* wg, const uint8_t* ag, 
   for (int t = 0; t < T; ++t) accf[t] = group_epilogue(accf[t], acci[t], dw, mw, ag + t * astride + Q * 16);
 }
 
-// One tile (4 rows, G groups) against T tokens.
-template <int Q, int T>
-T512 void tile_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t astride, float* y, int64_t ldy,
-                      int nr) {
-  constexpr size_t wgb = tile::weight_group_bytes(4 * Q), agb = tile::act_group_bytes(4 * Q);
-  __m512 accf[T];
-#pragma GCC unroll 8
-  for (int t = 0; t < T; ++t) accf[t] = _mm512_setzero_ps();
-  for (int64_t g = 0; g < G; ++g) tile_group<Q, T>(accf, wt + g * wgb, act + g * agb, astride);
-#pragma GCC unroll 8
-  for (int t = 0; t < T; ++t) store_rows(accf[t], y + t * ldy, nr);
-}
-
-template <int Q>
-T512 void run_tokens(const uint8_t* wt, int64_t G, const Activations& a, float* y, int64_t ldy, int nr) {
-  int64_t t = 0;
-  for (; t + kMaxTokens <= a.n_tokens; t += kMaxTokens)
-    tile_kernel<Q, kMaxTokens>(wt, G, a.token(t), a.token_bytes, y + t * ldy, ldy, nr);
-  const uint8_t* at = a.token(t);
-  float* yt = y + t * ldy;
-  switch (a.n_tokens - t) {
-    case 1: tile_kernel<Q, 1>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
-    case 2: tile_kernel<Q, 2>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
-    case 3: tile_kernel<Q, 3>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
-    case 4: tile_kernel<Q, 4>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
-    case 5: tile_kernel<Q, 5>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
-    case 6: tile_kernel<Q, 6>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
-    case 7: tile_kernel<Q, 7>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
-    default: break;
-  }
-}
-
 // The zero-padded last group of a legacy-type row whose length is not a
 // multiple of 128, decoded by the scalar decoder into tile layout.
 template <GgmlType W>
@@ -763,7 +733,7 @@ T512_INLINE void gen_tile_tokens(const Rows& rs, int64_t n_in, const uint8_t* ac
   for (int t = 0; t < T; ++t) store_rows(acc[t], y + t * ldy, nr);
 }
 
-// Batches of up to kMaxTokens take the fused kernels. Larger ones take the tile
+// Batches of up to kMaxTokens take the fused kernels. Larger ones take the wide-tile
 // path: fused runs of 8 would decode each group once per run, which measured
 // slower than one tile decode shared by all tokens.
 template <GgmlType W>
@@ -848,38 +818,124 @@ T512 __attribute__((noinline)) void gen_small_batch(const WeightView& w, const A
   gen_row_range<W>(w, a, xact, xstride, y, ldy, r0, r1);
 }
 
-// One token against packed weights, its activations expanded once per call
-// (expand_acts): each VNNI then takes its operand straight from memory instead
-// of a 128-bit broadcast per 4 rows. One thread, house-large: a token 0.242-0.274
-// -> 0.226-0.257 ms. Batches keep the broadcasts: with T memory operands per
-// weight load, 2-5 tokens measured no faster and 8 tokens 14% slower.
-// Out of line for the same reason as gen_small_batch.
-template <GgmlType W>
-T512 __attribute__((noinline)) void packed_one_token(const WeightView& w, const Activations& a, float* y, int64_t r0,
-                                                     int64_t r1) {
-  constexpr int bs = affine_block_size_v<W>;
+// ---------------------------------------------------------------------------
+// Wide tiles (tile.h): 16 rows, lane R = row R, so the activations' dword of
+// (quad i, block b) is a plain 32-bit broadcast, which VNNI takes from memory
+// at full rate; the 4-row tile needs a 128-bit broadcast per dot instead, a
+// shuffle measured at +37% per VNNI. Every batch size against packed weights,
+// and batches over kMaxTokens against GGUF rows, run here.
+
+// Four 4-row tiles (tile j at tiles4 + j * G * wgb) into one wide tile: per
+// group, each of the Q + 2 vectors (quads, then d and m; lanes (r, b)) of the
+// four tiles goes through a dword transpose (lane form (b, r)) and a 128-bit
+// transpose across the tiles, giving block b's vector with lane 4j + r.
+template <int bs>
+T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out) {
   constexpr int Q = tile::quads(bs);
-  constexpr size_t wgb = tile::weight_group_bytes(bs), xgb = expanded_group_bytes(bs);
-  const int64_t G = affine_groups(W, w.n_in);
-  const size_t need = static_cast<size_t>(G) * xgb;
-  Scratch x(need);
-  uint8_t* xact = x.data();
-  expand_acts<bs>(a, G, xact, need);
-  for (int64_t rt = r0; rt < r1; rt += tile::kRows) {
-    const uint8_t* wt = w.packed + static_cast<size_t>(rt / tile::kRows * G) * wgb;
-    __m512 acc = _mm512_setzero_ps();
-    for (int64_t g = 0; g < G; ++g) {
-      const uint8_t* wg = wt + g * wgb;
-      const uint8_t* xg = xact + g * xgb;
-      __m512i s = _mm512_setzero_si512();
-#pragma GCC unroll 8
-      for (int i = 0; i < Q; ++i) s = _mm512_dpbusd_epi32(s, _mm512_load_si512(wg + i * 64), _mm512_load_si512(xg + i * 64));
-      const float* xs = reinterpret_cast<const float*>(xg + Q * 64);
-      acc = group_epilogue(acc, s, _mm512_load_ps(reinterpret_cast<const float*>(wg + Q * 64)),
-                           _mm512_load_ps(reinterpret_cast<const float*>(wg + Q * 64 + 64)), _mm512_load_ps(xs),
-                           _mm512_load_ps(xs + 16));
+  constexpr size_t wgb = tile::weight_group_bytes(bs);
+  const size_t tb = static_cast<size_t>(G) * wgb;
+  for (int64_t g = 0; g < G; ++g) {
+    const uint8_t* src = tiles4 + static_cast<size_t>(g) * wgb;
+    uint8_t* dst = out + static_cast<size_t>(g) * 4 * wgb;
+#pragma GCC unroll 10
+    for (int v = 0; v < Q + 2; ++v) {
+      __m512i byb[4];
+      transpose_4x128(lanes_to_quads(_mm512_load_si512(src + v * 64)),
+                      lanes_to_quads(_mm512_load_si512(src + tb + v * 64)),
+                      lanes_to_quads(_mm512_load_si512(src + 2 * tb + v * 64)),
+                      lanes_to_quads(_mm512_load_si512(src + 3 * tb + v * 64)), byb);
+#pragma GCC unroll 4
+      for (int b = 0; b < 4; ++b) _mm512_store_si512(dst + b * wgb + v * 64, byb[b]);
     }
-    store_rows(acc, y + rt, static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt)));
+  }
+}
+
+// Rows [rt, rt + 16) of w (past r1: r1's last row repeated) into one wide tile,
+// through `tiles4` (4 * G * wgb bytes of scratch).
+template <GgmlType W>
+T512_INLINE void pack_wide(const WeightView& w, int64_t rt, int64_t r1, uint8_t* tiles4, uint8_t* out) {
+  constexpr int bs = affine_block_size_v<W>;
+  const int64_t G = affine_groups(W, w.n_in);
+  const size_t tb = static_cast<size_t>(G) * tile::weight_group_bytes(bs);
+  for (int j = 0; j < tile::kWideRows / tile::kRows; ++j)
+    pack_tile<W>(tile_rows(w, std::min(rt + j * tile::kRows, r1 - 1), r1), w.n_in, tiles4 + j * tb);
+  interleave_wide<bs>(tiles4, G, out);
+}
+
+T512_INLINE __m512i bcast_dword(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// One wide tile (G groups) against T tokens (T <= 5: 4T float + T integer
+// accumulators fit the registers). Per token and block the float operations
+// of group_epilogue, into one accumulator per block position b, summed at the
+// end as store_rows does: results equal the 4-row kernels' bit for bit. One or
+// two tokens split each block's integer sum over two dependency chains (exact,
+// so the result is the same), since one chain of Q dots waits on latency.
+template <int Q, int T>
+T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t astride, float* y, int64_t ldy,
+                      int nr) {
+  constexpr size_t wgb = tile::weight_group_bytes(4 * Q), agb = tile::act_group_bytes(4 * Q);
+  constexpr int C = T <= 2 ? 2 : 1;  // integer chains per token
+  __m512 acc[T][4];
+#pragma GCC unroll 5
+  for (int t = 0; t < T; ++t)
+#pragma GCC unroll 4
+    for (int b = 0; b < 4; ++b) acc[t][b] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < G; ++g) {
+    const uint8_t* ag = act + g * agb;
+#pragma GCC unroll 4
+    for (int b = 0; b < 4; ++b) {
+      const uint8_t* wb = wt + (g * 4 + b) * wgb;
+      __m512i s[T][C];
+#pragma GCC unroll 5
+      for (int t = 0; t < T; ++t)
+#pragma GCC unroll 2
+        for (int c = 0; c < C; ++c) s[t][c] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+      for (int i = 0; i < Q; ++i) {
+        const __m512i wq = _mm512_load_si512(wb + i * 64);
+#pragma GCC unroll 5
+        for (int t = 0; t < T; ++t)
+          s[t][i % C] = _mm512_dpbusd_epi32(s[t][i % C], wq, bcast_dword(ag + t * astride + i * 16 + b * 4));
+      }
+      if constexpr (C == 2) {
+#pragma GCC unroll 2
+        for (int t = 0; t < T; ++t) s[t][0] = _mm512_add_epi32(s[t][0], s[t][1]);
+      }
+      const __m512 dw = _mm512_load_ps(reinterpret_cast<const float*>(wb + Q * 64));
+      const __m512 mw = _mm512_load_ps(reinterpret_cast<const float*>(wb + Q * 64 + 64));
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        const float* af = reinterpret_cast<const float*>(ag + t * astride + Q * 16);
+        acc[t][b] = group_epilogue(acc[t][b], s[t][0], dw, mw, _mm512_set1_ps(af[b]), _mm512_set1_ps(af[4 + b]));
+      }
+    }
+  }
+  const __mmask16 keep = static_cast<__mmask16>((1u << nr) - 1);
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t)
+    _mm512_mask_storeu_ps(y + t * ldy, keep,
+                          _mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]), _mm512_add_ps(acc[t][2], acc[t][3])));
+}
+
+// Every token against one wide tile (which stays in L1): runs of 4 while more
+// than 5 remain, then the rest in one call.
+template <int Q>
+T512 void run_wide(const uint8_t* wt, int64_t G, const Activations& a, float* y, int64_t ldy, int nr) {
+  int64_t t = 0;
+  for (; a.n_tokens - t > 5; t += 4) wide_kernel<Q, 4>(wt, G, a.token(t), a.token_bytes, y + t * ldy, ldy, nr);
+  const uint8_t* at = a.token(t);
+  float* yt = y + t * ldy;
+  switch (a.n_tokens - t) {
+    case 1: wide_kernel<Q, 1>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 2: wide_kernel<Q, 2>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 3: wide_kernel<Q, 3>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 4: wide_kernel<Q, 4>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 5: wide_kernel<Q, 5>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    default: break;
   }
 }
 
@@ -887,18 +943,13 @@ template <GgmlType W>
 T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0, int64_t r1) {
   constexpr int bs = affine_block_size_v<W>;
   constexpr int Q = tile::quads(bs);
-  constexpr size_t wgb = tile::weight_group_bytes(bs);
-  const size_t rb = row_bytes(W, w.n_in);
-  if (w.packed && r0 % tile::kRows == 0) {
-    // Decoded once at load: every batch size runs the tile kernel.
-    if (a.n_tokens == 1) {
-      packed_one_token<W>(w, a, y, r0, r1);
-      return;
-    }
-    const int64_t G = affine_groups(W, w.n_in);
-    for (int64_t rt = r0; rt < r1; rt += tile::kRows)
-      run_tokens<Q>(w.packed + static_cast<size_t>(rt / tile::kRows * G) * wgb, G, a, y + rt, ldy,
-                    static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt)));
+  const int64_t G = affine_groups(W, w.n_in);
+  const size_t wide_bytes = static_cast<size_t>(G) * tile::kWideRows / tile::kRows * tile::weight_group_bytes(bs);
+  if (w.packed && r0 % tile::kWideRows == 0) {
+    // Decoded once at load: every batch size runs the wide kernel.
+    for (int64_t rt = r0; rt < r1; rt += tile::kWideRows)
+      run_wide<Q>(w.packed + static_cast<size_t>(rt / tile::kWideRows) * wide_bytes, G, a, y + rt, ldy,
+                  static_cast<int>(std::min<int64_t>(tile::kWideRows, r1 - rt)));
     return;
   }
   if (a.n_tokens == 1) {
@@ -909,33 +960,43 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
     gen_small_batch<W>(w, a, y, ldy, r0, r1);
     return;
   }
-  const int64_t G = affine_groups(W, w.n_in);
-  Scratch scratch(static_cast<size_t>(G) * wgb);
-  uint8_t* tile = scratch.data();
-  for (int64_t rt = r0; rt < r1; rt += tile::kRows) {
-    prefetch_rows(w, rt + tile::kRows, r1, rb);
-    pack_tile<W>(tile_rows(w, rt, r1), w.n_in, tile);
-    run_tokens<Q>(tile, G, a, y + rt, ldy, static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt)));
+  // Many tokens: each wide tile decoded once and shared by all of them.
+  const size_t rb = row_bytes(W, w.n_in);
+  Scratch scratch(2 * wide_bytes);
+  uint8_t* tiles4 = scratch.data();
+  uint8_t* wide = tiles4 + wide_bytes;
+  for (int64_t rt = r0; rt < r1; rt += tile::kWideRows) {
+    for (int64_t p = rt + tile::kWideRows; p < rt + 2 * tile::kWideRows; p += tile::kRows) prefetch_rows(w, p, r1, rb);
+    pack_wide<W>(w, rt, r1, tiles4, wide);
+    run_wide<Q>(wide, G, a, y + rt, ldy, static_cast<int>(std::min<int64_t>(tile::kWideRows, r1 - rt)));
   }
 }
 
+// 16 rows into one wide tile (Kernels::pack_tile of this path).
 template <GgmlType W>
-T512 void pack_tile_rows(const uint8_t* const rows[4], int64_t n_in, uint8_t* out) {
-  Rows rs;
-  for (int r = 0; r < 4; ++r) rs.p[r] = rows[r];
-  pack_tile<W>(rs, n_in, out);
+T512 void pack_wide_rows(const uint8_t* const* rows, int64_t n_in, uint8_t* out) {
+  constexpr int bs = affine_block_size_v<W>;
+  const int64_t G = affine_groups(W, n_in);
+  const size_t tb = static_cast<size_t>(G) * tile::weight_group_bytes(bs);
+  Scratch scratch(4 * tb);
+  for (int j = 0; j < tile::kWideRows / tile::kRows; ++j) {
+    Rows rs;
+    for (int r = 0; r < tile::kRows; ++r) rs.p[r] = rows[j * tile::kRows + r];
+    pack_tile<W>(rs, n_in, scratch.data() + j * tb);
+  }
+  interleave_wide<bs>(scratch.data(), G, out);
 }
 
-T512 void pack_tile_any(GgmlType t, const uint8_t* const rows[4], int64_t n_in, uint8_t* out) {
+T512 void pack_wide_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, uint8_t* out) {
   switch (t) {
-    case GgmlType::Q8_0: return pack_tile_rows<GgmlType::Q8_0>(rows, n_in, out);
-    case GgmlType::Q4_0: return pack_tile_rows<GgmlType::Q4_0>(rows, n_in, out);
-    case GgmlType::Q4_1: return pack_tile_rows<GgmlType::Q4_1>(rows, n_in, out);
-    case GgmlType::Q5_0: return pack_tile_rows<GgmlType::Q5_0>(rows, n_in, out);
-    case GgmlType::Q5_1: return pack_tile_rows<GgmlType::Q5_1>(rows, n_in, out);
-    case GgmlType::Q4_K: return pack_tile_rows<GgmlType::Q4_K>(rows, n_in, out);
-    case GgmlType::Q5_K: return pack_tile_rows<GgmlType::Q5_K>(rows, n_in, out);
-    case GgmlType::Q6_K: return pack_tile_rows<GgmlType::Q6_K>(rows, n_in, out);
+    case GgmlType::Q8_0: return pack_wide_rows<GgmlType::Q8_0>(rows, n_in, out);
+    case GgmlType::Q4_0: return pack_wide_rows<GgmlType::Q4_0>(rows, n_in, out);
+    case GgmlType::Q4_1: return pack_wide_rows<GgmlType::Q4_1>(rows, n_in, out);
+    case GgmlType::Q5_0: return pack_wide_rows<GgmlType::Q5_0>(rows, n_in, out);
+    case GgmlType::Q5_1: return pack_wide_rows<GgmlType::Q5_1>(rows, n_in, out);
+    case GgmlType::Q4_K: return pack_wide_rows<GgmlType::Q4_K>(rows, n_in, out);
+    case GgmlType::Q5_K: return pack_wide_rows<GgmlType::Q5_K>(rows, n_in, out);
+    case GgmlType::Q6_K: return pack_wide_rows<GgmlType::Q6_K>(rows, n_in, out);
     default: return;
   }
 }
@@ -1099,11 +1160,12 @@ T512 void matmul_float(const WeightView& w, const Activations& a, float* y, int6
 
 }  // namespace
 
-PackTileFn avx512_pack_tile() { return pack_tile_any; }
+PackTileFn avx512_pack_tile() { return pack_wide_any; }
 
 Kernels make_avx512_kernels() {
   Kernels k;
-  k.pack_tile = pack_tile_any;
+  k.pack_tile = pack_wide_any;
+  k.pack_rows = tile::kWideRows;
   k.isa = Isa::Avx512;
   k.quantize_acts = quantize_acts;
   k.act_token_bytes = tile::act_row_bytes;

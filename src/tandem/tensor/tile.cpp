@@ -28,6 +28,20 @@ void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* ou
   std::memcpy(out + nq * 64 + sizeof d, m, sizeof m);
 }
 
+void interleave_wide(const uint8_t* tiles4, int64_t G, int bs, uint8_t* out) {
+  const int nq = quads(bs);
+  const size_t wgb = weight_group_bytes(bs), tile_bytes = static_cast<size_t>(G) * wgb;
+  for (int64_t g = 0; g < G; ++g)
+    for (int b = 0; b < kGroupBlocks; ++b, out += wgb)
+      for (int row = 0; row < kWideRows; ++row) {
+        const uint8_t* src = tiles4 + static_cast<size_t>(row / kRows) * tile_bytes + static_cast<size_t>(g) * wgb;
+        const int r = row % kRows;
+        for (int i = 0; i < nq; ++i) std::memcpy(out + i * 64 + row * 4, src + i * 64 + r * 16 + b * 4, 4);
+        for (int v = 0; v < 2; ++v)  // d, then m: float lane r*4+b -> lane row
+          std::memcpy(out + nq * 64 + v * 64 + row * 4, src + nq * 64 + v * 64 + (r * 4 + b) * 4, 4);
+      }
+}
+
 void pack_act_row(const BlockQ8A* a, int64_t n, int bs, uint8_t* out) {
   const int nq = quads(bs);
   const int64_t span = int64_t{kGroupBlocks} * bs;

@@ -14,6 +14,16 @@
 // operations run whatever the number of tokens or the row range, so a token's
 // result does not depend on the batch it came in (speculative verification
 // relies on that).
+//
+// Wide tile (the AVX-512 path's packed weights, Kernels::pack_rows = 16): the
+// 4-row tiles of rows 4j..4j+3 (j = 0..3) rearranged so that lane R is row R.
+// Per group, for each block b = 0..3 (weight_group_bytes(bs) each):
+//   uint8 q[Q][16 rows][4]; float d[16], m[16]      lane R = row R's block b
+// One dot instruction then advances 16 rows of one block by 4 elements against
+// the activations' dword (quad i, block b), broadcast to every lane, which costs
+// no shuffle (a 128-bit broadcast does). Per row and block the kernels run the
+// float operations above into one accumulator per block b, so each row ends
+// with the same ((b0 + b1) + (b2 + b3)), bit for bit.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +34,7 @@
 namespace tandem::tile {
 
 inline constexpr int kRows = 4;
+inline constexpr int kWideRows = 16;
 
 constexpr int quads(int bs) { return bs / 4; }
 constexpr size_t weight_group_bytes(int bs) { return static_cast<size_t>(quads(bs)) * 64 + 2 * 16 * sizeof(float); }
@@ -42,6 +53,9 @@ size_t packed_tile_bytes(GgmlType t, int64_t n_in);
 // the path for a row's last, partial group.
 // rows[r]: the decoded group of row r (rows past the end may repeat a row).
 void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* out);
+// The wide tile of 16 rows from their four 4-row tiles (tiles4: tile j of G
+// groups at tiles4 + j * G * weight_group_bytes(bs)), G groups.
+void interleave_wide(const uint8_t* tiles4, int64_t G, int bs, uint8_t* out);
 // One token's activations (n elements, quantize_row_q8a blocks) for weight
 // block size bs: affine_groups(n) groups of act_group_bytes(bs).
 void pack_act_row(const BlockQ8A* a, int64_t n, int bs, uint8_t* out);
