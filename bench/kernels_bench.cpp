@@ -7,6 +7,10 @@
 //   batch5/TYPE/PATH     5 tokens (verifying 4 drafted tokens), from cache
 //   prefill128/TYPE/PATH 128 tokens (prompt processing), activation
 //                        quantization included
+//   packed1, packed5/TYPE/PATH  1 and 5 tokens against the matrix decoded at
+//                        load into the path's tile layout (Kernels::pack_tile),
+//                        as cache-resident models run: the ratio of the two is
+//                        what verifying 4 drafted tokens costs there
 // bytes_per_second is weight bytes read per second (for prefill: the matrix
 // size per call / time, i.e. how fast the matrix is "consumed"); the counters
 // add tokens/s and GMAC/s. PATH is avx512 / avx2 (forced) where the CPU has it.
@@ -49,18 +53,25 @@ std::vector<uint8_t> weight_pool(GgmlType t, int copies, size_t& matrix_bytes) {
   return pool;
 }
 
-void run(benchmark::State& st, GgmlType t, Isa isa, int64_t n_tokens, bool cold) {
+void run(benchmark::State& st, GgmlType t, Isa isa, int64_t n_tokens, bool cold, bool packed = false) {
   const Kernels k = kernels_for_isa(isa);
   size_t mb = 0;
   int copies = 1;
   if (cold) copies = static_cast<int>(kColdBytes / row_bytes(t, kCols) / kRows) + 1;
   const auto pool = weight_pool(t, copies, mb);
+  std::vector<Activations::Line> tiles;
+  if (packed) {
+    const WeightView w{t, pool.data(), kCols, kRows, row_bytes(t, kCols)};
+    tiles.resize(packed_matrix_bytes(k, w) / 64 + 1);
+    pack_weights(k, w, tiles[0].b);
+  }
   const auto x = gaussian(static_cast<size_t>(kCols * n_tokens), 2);
   std::vector<float> y(static_cast<size_t>(kRows * n_tokens));
   Activations acts;
   int c = 0;
   for (auto _ : st) {
-    const WeightView w{t, pool.data() + c * mb, kCols, kRows, row_bytes(t, kCols)};
+    WeightView w{t, pool.data() + c * mb, kCols, kRows, row_bytes(t, kCols)};
+    if (packed) w.packed = tiles[0].b;
     prepare_activations(k, t, x.data(), n_tokens, kCols, kCols, acts);
     matmul(k, w, acts, y.data(), kRows, 0, kRows);
     benchmark::DoNotOptimize(y.data());
@@ -130,6 +141,11 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(("prefill128/" + suffix).c_str(),
                                    [=](benchmark::State& st) { run(st, t, isa, 128, false); })
           ->Unit(benchmark::kMillisecond);
+      if (kernels_for_isa(isa).pack_tile != nullptr && uses_q8a_activations(t))
+        for (int64_t n : {1, 5})
+          benchmark::RegisterBenchmark(("packed" + std::to_string(n) + "/" + suffix).c_str(),
+                                       [=](benchmark::State& st) { run(st, t, isa, n, false, true); })
+              ->Unit(benchmark::kMicrosecond);
     }
   }
   for (Isa isa : paths)
