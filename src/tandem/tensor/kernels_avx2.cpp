@@ -588,10 +588,13 @@ T256 void quantize_token(const float* x, int64_t n, int bs, uint8_t* out) {
       transpose_store4(lo, out, 16);
       transpose_store4(hi, out + 64, 16);
       float* f = reinterpret_cast<float*>(out + 128);
+      int32_t sums[4];
       for (int k = 0; k < 4; ++k) {
+        sums[k] = b[k].s_lo + b[k].s_hi;
         f[k] = b[k].d;
-        f[4 + k] = b[k].d * static_cast<float>(b[k].s_lo + b[k].s_hi);
+        f[4 + k] = b[k].d * static_cast<float>(sums[k]);
       }
+      std::memcpy(out + 160, sums, sizeof sums);
       out += tile::act_group_bytes(kQK);
     } else {
       const Block32 b0 = start < n ? quantize_block32(x + start) : zero;
@@ -605,6 +608,8 @@ T256 void quantize_token(const float* x, int64_t n, int bs, uint8_t* out) {
       f[5] = b0.d * static_cast<float>(b0.s_hi);
       f[6] = b1.d * static_cast<float>(b1.s_lo);
       f[7] = b1.d * static_cast<float>(b1.s_hi);
+      const int32_t sums[4] = {b0.s_lo, b0.s_hi, b1.s_lo, b1.s_hi};
+      std::memcpy(out + 96, sums, sizeof sums);
       out += tile::act_group_bytes(16);
     }
   }

@@ -538,10 +538,34 @@ T512_INLINE __m512 group_epilogue(__m512 acc, __m512i isum, __m512 dw, __m512 mw
   return _mm512_fmadd_ps(mw, ds, acc);
 }
 
+// The types whose m is -z * d (affine.h: Q8_0, Q4_0, Q5_0, Q6_K) take the
+// offset in integers: isum - z * S is exact, and one fma replaces two float
+// operations (tile.h). ZS = log2(z), or -1 for the types with a stored min.
+template <GgmlType W>
+inline constexpr int kOffsetShift = W == GgmlType::Q8_0   ? 7
+                                    : W == GgmlType::Q4_0 ? 3
+                                    : W == GgmlType::Q5_0 ? 4
+                                    : W == GgmlType::Q6_K ? 5
+                                                          : -1;
+
+template <int ZS>
+T512_INLINE __m512 offset_epilogue(__m512 acc, __m512i isum, __m512i sums, __m512 dw, __m512 da) {
+  isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(sums, ZS));
+  return _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(isum), dw), da, acc);
+}
+
+// One group of one token from its activation group's scales (ag_scales: d[4],
+// dS[4], S[4], each broadcast to the 4 rows).
+template <int ZS>
 T512_INLINE __m512 group_epilogue(__m512 acc, __m512i isum, __m512 dw, __m512 mw, const uint8_t* ag_scales) {
   const float* af = reinterpret_cast<const float*>(ag_scales);
-  return group_epilogue(acc, isum, dw, mw, _mm512_broadcast_f32x4(_mm_loadu_ps(af)),
-                        _mm512_broadcast_f32x4(_mm_loadu_ps(af + 4)));
+  const __m512 da = _mm512_broadcast_f32x4(_mm_loadu_ps(af));
+  if constexpr (ZS >= 0) {
+    const __m512i sums = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ag_scales + 32)));
+    return offset_epilogue<ZS>(acc, isum, sums, dw, da);
+  } else {
+    return group_epilogue(acc, isum, dw, mw, da, _mm512_broadcast_f32x4(_mm_loadu_ps(af + 4)));
+  }
 }
 
 T512_INLINE void store_rows(__m512 v, float* y, int nr) {
@@ -551,7 +575,7 @@ T512_INLINE void store_rows(__m512 v, float* y, int nr) {
   _mm_mask_storeu_ps(y, static_cast<__mmask8>((1u << nr) - 1), _mm512_castps512_ps128(_mm512_permutexvar_ps(pick, v)));
 }
 
-template <int Q, int T>
+template <int Q, int ZS, int T>
 T512_INLINE void tile_group(__m512* accf, const uint8_t* wg, const uint8_t* ag, size_t astride) {
   __m512i acci[T];
 #pragma GCC unroll 8
@@ -568,7 +592,7 @@ T512_INLINE void tile_group(__m512* accf, const uint8_t* wg, const uint8_t* ag, 
   const __m512 dw = _mm512_load_ps(reinterpret_cast<const float*>(wg + Q * 64));
   const __m512 mw = _mm512_load_ps(reinterpret_cast<const float*>(wg + Q * 64 + 64));
 #pragma GCC unroll 8
-  for (int t = 0; t < T; ++t) accf[t] = group_epilogue(accf[t], acci[t], dw, mw, ag + t * astride + Q * 16);
+  for (int t = 0; t < T; ++t) accf[t] = group_epilogue<ZS>(accf[t], acci[t], dw, mw, ag + t * astride + Q * 16);
 }
 
 // The zero-padded last group of a legacy-type row whose length is not a
@@ -653,12 +677,12 @@ T512_INLINE void gen_tile(const Rows& rs, int64_t n_in, const uint8_t* act, floa
     }
     __m512 d, m;
     Scales<W>::run(rs, g, d, m);
-    acc = group_epilogue(acc, isum, d, m, ag + Q * 16);
+    acc = group_epilogue<kOffsetShift<W>>(acc, isum, d, m, ag + Q * 16);
   }
   if (g_full < G) {
     alignas(64) uint8_t wg[tile::weight_group_bytes(bs)];
     pack_partial_group<W>(rs, n_in, g_full, wg);
-    tile_group<Q, 1>(&acc, wg, act + g_full * agb, 0);
+    tile_group<Q, kOffsetShift<W>, 1>(&acc, wg, act + g_full * agb, 0);
   }
   store_rows(acc, y, nr);
 }
@@ -670,7 +694,7 @@ T512_INLINE void gen_tile(const Rows& rs, int64_t n_in, const uint8_t* act, floa
 // costs a shuffle-unit operation besides its load (0.37 cycle measured per
 // VNNI pair), while a VNNI instruction takes a full 64-byte operand from memory
 // at full rate.
-constexpr size_t expanded_group_bytes(int bs) { return (static_cast<size_t>(tile::quads(bs)) + 2) * 64; }
+constexpr size_t expanded_group_bytes(int bs) { return (static_cast<size_t>(tile::quads(bs)) + 3) * 64; }
 
 template <int bs>
 T512 void expand_acts(const Activations& a, int64_t n_groups, uint8_t* out, size_t ostride) {
@@ -681,7 +705,7 @@ T512 void expand_acts(const Activations& a, int64_t n_groups, uint8_t* out, size
       const uint8_t* ag = a.token(t) + g * agb;
       uint8_t* o = out + t * ostride + g * expanded_group_bytes(bs);
 #pragma GCC unroll 8
-      for (int i = 0; i < Q + 2; ++i)
+      for (int i = 0; i < Q + 3; ++i)
         _mm512_store_si512(o + i * 64,
                            _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ag + i * 16))));
     }
@@ -720,14 +744,17 @@ T512_INLINE void gen_tile_tokens(const Rows& rs, int64_t n_in, const uint8_t* ac
       __m512i s = _mm512_setzero_si512();
 #pragma GCC unroll 8
       for (int i = 0; i < Q; ++i) s = _mm512_dpbusd_epi32(s, wq[i], _mm512_load_si512(xt + i * 64));
-      acc[t] = group_epilogue(acc[t], s, d, m, _mm512_load_ps(reinterpret_cast<const float*>(xt + Q * 64)),
-                              _mm512_load_ps(reinterpret_cast<const float*>(xt + Q * 64 + 64)));
+      const __m512 da = _mm512_load_ps(reinterpret_cast<const float*>(xt + Q * 64));
+      if constexpr (kOffsetShift<W> >= 0)
+        acc[t] = offset_epilogue<kOffsetShift<W>>(acc[t], s, _mm512_load_si512(xt + Q * 64 + 128), d, da);
+      else
+        acc[t] = group_epilogue(acc[t], s, d, m, da, _mm512_load_ps(reinterpret_cast<const float*>(xt + Q * 64 + 64)));
     }
   }
   if (g_full < G) {
     alignas(64) uint8_t wg[tile::weight_group_bytes(bs)];
     pack_partial_group<W>(rs, n_in, g_full, wg);
-    tile_group<Q, T>(acc, wg, act + g_full * agb, astride);
+    tile_group<Q, kOffsetShift<W>, T>(acc, wg, act + g_full * agb, astride);
   }
 #pragma GCC unroll 8
   for (int t = 0; t < T; ++t) store_rows(acc[t], y + t * ldy, nr);
@@ -874,7 +901,7 @@ T512_INLINE __m512i bcast_dword(const uint8_t* p) {
 // end as store_rows does: results equal the 4-row kernels' bit for bit. One or
 // two tokens split each block's integer sum over two dependency chains (exact,
 // so the result is the same), since one chain of Q dots waits on latency.
-template <int Q, int T>
+template <int Q, int ZS, int T>
 T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t astride, float* y, int64_t ldy,
                       int nr) {
   constexpr size_t wgb = tile::weight_group_bytes(4 * Q), agb = tile::act_group_bytes(4 * Q);
@@ -906,11 +933,20 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
         for (int t = 0; t < T; ++t) s[t][0] = _mm512_add_epi32(s[t][0], s[t][1]);
       }
       const __m512 dw = _mm512_load_ps(reinterpret_cast<const float*>(wb + Q * 64));
-      const __m512 mw = _mm512_load_ps(reinterpret_cast<const float*>(wb + Q * 64 + 64));
-#pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) {
-        const float* af = reinterpret_cast<const float*>(ag + t * astride + Q * 16);
-        acc[t][b] = group_epilogue(acc[t][b], s[t][0], dw, mw, _mm512_set1_ps(af[b]), _mm512_set1_ps(af[4 + b]));
+      if constexpr (ZS >= 0) {
+#pragma GCC unroll 5
+        for (int t = 0; t < T; ++t) {
+          const uint8_t* as = ag + t * astride + Q * 16;
+          acc[t][b] = offset_epilogue<ZS>(acc[t][b], s[t][0], bcast_dword(as + 32 + b * 4), dw,
+                                          _mm512_set1_ps(reinterpret_cast<const float*>(as)[b]));
+        }
+      } else {
+        const __m512 mw = _mm512_load_ps(reinterpret_cast<const float*>(wb + Q * 64 + 64));
+#pragma GCC unroll 5
+        for (int t = 0; t < T; ++t) {
+          const float* af = reinterpret_cast<const float*>(ag + t * astride + Q * 16);
+          acc[t][b] = group_epilogue(acc[t][b], s[t][0], dw, mw, _mm512_set1_ps(af[b]), _mm512_set1_ps(af[4 + b]));
+        }
       }
     }
   }
@@ -923,18 +959,18 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
 
 // Every token against one wide tile (which stays in L1): runs of 4 while more
 // than 5 remain, then the rest in one call.
-template <int Q>
+template <int Q, int ZS>
 T512 void run_wide(const uint8_t* wt, int64_t G, const Activations& a, float* y, int64_t ldy, int nr) {
   int64_t t = 0;
-  for (; a.n_tokens - t > 5; t += 4) wide_kernel<Q, 4>(wt, G, a.token(t), a.token_bytes, y + t * ldy, ldy, nr);
+  for (; a.n_tokens - t > 5; t += 4) wide_kernel<Q, ZS, 4>(wt, G, a.token(t), a.token_bytes, y + t * ldy, ldy, nr);
   const uint8_t* at = a.token(t);
   float* yt = y + t * ldy;
   switch (a.n_tokens - t) {
-    case 1: wide_kernel<Q, 1>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
-    case 2: wide_kernel<Q, 2>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
-    case 3: wide_kernel<Q, 3>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
-    case 4: wide_kernel<Q, 4>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
-    case 5: wide_kernel<Q, 5>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 1: wide_kernel<Q, ZS, 1>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 2: wide_kernel<Q, ZS, 2>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 3: wide_kernel<Q, ZS, 3>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 4: wide_kernel<Q, ZS, 4>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 5: wide_kernel<Q, ZS, 5>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
     default: break;
   }
 }
@@ -948,7 +984,7 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
   if (w.packed && r0 % tile::kWideRows == 0) {
     // Decoded once at load: every batch size runs the wide kernel.
     for (int64_t rt = r0; rt < r1; rt += tile::kWideRows)
-      run_wide<Q>(w.packed + static_cast<size_t>(rt / tile::kWideRows) * wide_bytes, G, a, y + rt, ldy,
+      run_wide<Q, kOffsetShift<W>>(w.packed + static_cast<size_t>(rt / tile::kWideRows) * wide_bytes, G, a, y + rt, ldy,
                   static_cast<int>(std::min<int64_t>(tile::kWideRows, r1 - rt)));
     return;
   }
@@ -968,7 +1004,7 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
   for (int64_t rt = r0; rt < r1; rt += tile::kWideRows) {
     for (int64_t p = rt + tile::kWideRows; p < rt + 2 * tile::kWideRows; p += tile::kRows) prefetch_rows(w, p, r1, rb);
     pack_wide<W>(w, rt, r1, tiles4, wide);
-    run_wide<Q>(wide, G, a, y + rt, ldy, static_cast<int>(std::min<int64_t>(tile::kWideRows, r1 - rt)));
+    run_wide<Q, kOffsetShift<W>>(wide, G, a, y + rt, ldy, static_cast<int>(std::min<int64_t>(tile::kWideRows, r1 - rt)));
   }
 }
 
@@ -1046,10 +1082,13 @@ T512 void quantize_token(const float* x, int64_t n, int bs, uint8_t* out) {
       _mm512_storeu_si512(out, lanes_to_quads(join_4x128(b[0].q_lo, b[1].q_lo, b[2].q_lo, b[3].q_lo)));
       _mm512_storeu_si512(out + 64, lanes_to_quads(join_4x128(b[0].q_hi, b[1].q_hi, b[2].q_hi, b[3].q_hi)));
       float* f = reinterpret_cast<float*>(out + 128);
+      int32_t sums[4];
       for (int k = 0; k < 4; ++k) {
+        sums[k] = b[k].s_lo + b[k].s_hi;
         f[k] = b[k].d;
-        f[4 + k] = b[k].d * static_cast<float>(b[k].s_lo + b[k].s_hi);
+        f[4 + k] = b[k].d * static_cast<float>(sums[k]);
       }
+      std::memcpy(out + 160, sums, sizeof sums);
       out += tile::act_group_bytes(kQK);
     } else {  // bs 16: two blocks of 32 make the group's four sub-blocks
       const Block32 b0 = start < n ? quantize_block32(x + start) : zero;
@@ -1062,6 +1101,8 @@ T512 void quantize_token(const float* x, int64_t n, int bs, uint8_t* out) {
       f[5] = b0.d * static_cast<float>(b0.s_hi);
       f[6] = b1.d * static_cast<float>(b1.s_lo);
       f[7] = b1.d * static_cast<float>(b1.s_hi);
+      const int32_t sums[4] = {b0.s_lo, b0.s_hi, b1.s_lo, b1.s_hi};
+      std::memcpy(out + 96, sums, sizeof sums);
       out += tile::act_group_bytes(16);
     }
   }

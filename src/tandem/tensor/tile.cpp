@@ -48,11 +48,13 @@ void pack_act_row(const BlockQ8A* a, int64_t n, int bs, uint8_t* out) {
   const int64_t n_groups = (n + span - 1) / span;
   for (int64_t g = 0; g < n_groups; ++g, out += act_group_bytes(bs)) {
     float d[4], ds[4];
+    int32_t sums[4];
     for (int b = 0; b < kGroupBlocks; ++b) {
       const int64_t start = g * span + int64_t{b} * bs;  // first element of the block
       if (start >= n) {
         for (int i = 0; i < nq; ++i) std::memset(out + i * 16 + b * 4, 0, 4);
         d[b] = ds[b] = 0.0f;
+        sums[b] = 0;
         continue;
       }
       const BlockQ8A& ab = a[start / kQK];
@@ -61,9 +63,11 @@ void pack_act_row(const BlockQ8A* a, int64_t n, int bs, uint8_t* out) {
       const int s = bs == kQK ? ab.s[0] + ab.s[1] : ab.s[off / 16];
       d[b] = ab.d;
       ds[b] = ab.d * static_cast<float>(s);
+      sums[b] = s;
     }
     std::memcpy(out + nq * 16, d, sizeof d);
     std::memcpy(out + nq * 16 + sizeof d, ds, sizeof ds);
+    std::memcpy(out + nq * 16 + sizeof d + sizeof ds, sums, sizeof sums);
   }
 }
 

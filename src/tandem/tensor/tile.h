@@ -7,9 +7,13 @@
 //   float d[16], m[16]                lane r*4+b
 // Activation group (one token, same 4 blocks): the 16 bytes of quad i are
 // broadcast to the 4 row slots, so each lane meets its own block:
-//   int8 q[Q][4 blocks][4]; float d[4], dS[4]   (dS = d * sum of the block's codes)
-// Kernels accumulate per lane, in group order,
+//   int8 q[Q][4 blocks][4]; float d[4], dS[4]; int32 S[4]
+// (S = sum of the block's codes, dS = d * S). Kernels accumulate per lane, in
+// group order,
 //   acc = fma(float(sum q*qa) * d, da, acc);  acc = fma(m, dS, acc)
+// or, for the types whose m is -z * d (Q8_0, Q4_0, Q5_0, Q6_K: affine.h), with
+// the offset taken in integers, exactly, and one float operation fewer (AVX-512):
+//   acc = fma(float(sum q*qa - z * S) * d, da, acc)
 // and finish each row with ((b0 + b1) + (b2 + b3)). The same per-lane
 // operations run whatever the number of tokens or the row range, so a token's
 // result does not depend on the batch it came in (speculative verification
@@ -38,7 +42,7 @@ inline constexpr int kWideRows = 16;
 
 constexpr int quads(int bs) { return bs / 4; }
 constexpr size_t weight_group_bytes(int bs) { return static_cast<size_t>(quads(bs)) * 64 + 2 * 16 * sizeof(float); }
-constexpr size_t act_group_bytes(int bs) { return static_cast<size_t>(quads(bs)) * 16 + 2 * 4 * sizeof(float); }
+constexpr size_t act_group_bytes(int bs) { return static_cast<size_t>(quads(bs)) * 16 + 3 * 4 * sizeof(float); }
 // One token's activations of n elements in this layout (the SIMD paths' act_token_bytes).
 inline size_t act_row_bytes(int64_t n, int bs) {
   const int64_t span = int64_t{kGroupBlocks} * bs;
