@@ -264,9 +264,10 @@ TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
       const int bs = affine_block_size(t);
       const int64_t G = affine_groups(t, n_in);
       const size_t tile_bytes = G * tile::weight_group_bytes(bs);  // one 4-row tile
-      const size_t bytes = tile_bytes * static_cast<size_t>(n_rows / tile::kRows);
+      const size_t bytes4 = tile_bytes * static_cast<size_t>(n_rows / tile::kRows);
+      const size_t bytes = n_rows == tile::kWideRows ? tile::wide_tile_bytes(t, n_in) : bytes4;
       EXPECT_EQ(packed_tile_bytes(k_, t, n_in), bytes);
-      std::vector<Activations::Line> got(bytes / 64), want(bytes / 64), tiles4(bytes / 64);
+      std::vector<Activations::Line> got(bytes / 64), want(bytes / 64), tiles4(bytes4 / 64);
       pack(t, rows.data(), n_in, got[0].b);
       // The scalar oracle: 4-row tiles (pack_weight_group), interleaved where the path is wide.
       AffineGroup grp[4];
@@ -279,11 +280,11 @@ TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
           tile::pack_weight_group(gp, bs, tiles4[0].b + j * tile_bytes + g * tile::weight_group_bytes(bs));
         }
       if (n_rows == tile::kWideRows)
-        tile::interleave_wide(tiles4[0].b, G, bs, want[0].b);
+        tile::interleave_wide(tiles4[0].b, G, bs, !tile::offset_only(t), want[0].b);
       else
         want = tiles4;
-      for (size_t off = 0; off < bytes; off += tile::weight_group_bytes(bs))
-        ASSERT_EQ(std::memcmp(got[0].b + off, want[0].b + off, tile::weight_group_bytes(bs)), 0)
+      for (size_t off = 0; off < bytes; off += 64)
+        ASSERT_EQ(std::memcmp(got[0].b + off, want[0].b + off, 64), 0)
             << label(t, k_.isa) << " n_in=" << n_in << " at byte " << off;
     }
   }
@@ -312,21 +313,26 @@ TEST(WideTile, LaneIsRow) {
       for (int r = 0; r < 4; ++r) gp[r] = &grp[static_cast<size_t>((4 * j + r) * G + g)];
       tile::pack_weight_group(gp, bs, tiles4[0].b + j * tile_bytes + g * wgb);
     }
-  tile::interleave_wide(tiles4[0].b, G, bs, wide[0].b);
-  for (int64_t g = 0; g < G; ++g)
-    for (int b = 0; b < 4; ++b) {
-      const uint8_t* unit = wide[0].b + (g * 4 + b) * wgb;
-      for (int row = 0; row < 16; ++row) {
-        const AffineGroup& a = grp[static_cast<size_t>(row * G + g)];
-        for (int i = 0; i < Q; ++i)
-          ASSERT_EQ(std::memcmp(unit + i * 64 + row * 4, a.q + b * bs + 4 * i, 4), 0) << row << " " << b << " " << i;
-        float d, m;
-        std::memcpy(&d, unit + Q * 64 + row * 4, 4);
-        std::memcpy(&m, unit + Q * 64 + 64 + row * 4, 4);
-        EXPECT_EQ(d, a.d[b]);
-        EXPECT_EQ(m, a.m[b]);
+  for (bool with_min : {true, false}) {  // m left out for offset-only types
+    tile::interleave_wide(tiles4[0].b, G, bs, with_min, wide[0].b);
+    const size_t unit_bytes = tile::wide_block_bytes(bs, with_min);
+    EXPECT_EQ(unit_bytes, with_min ? wgb : wgb - 64);
+    for (int64_t g = 0; g < G; ++g)
+      for (int b = 0; b < 4; ++b) {
+        const uint8_t* unit = wide[0].b + (g * 4 + b) * unit_bytes;
+        for (int row = 0; row < 16; ++row) {
+          const AffineGroup& a = grp[static_cast<size_t>(row * G + g)];
+          for (int i = 0; i < Q; ++i)
+            ASSERT_EQ(std::memcmp(unit + i * 64 + row * 4, a.q + b * bs + 4 * i, 4), 0) << row << " " << b << " " << i;
+          float d, m;
+          std::memcpy(&d, unit + Q * 64 + row * 4, 4);
+          EXPECT_EQ(d, a.d[b]);
+          if (!with_min) continue;
+          std::memcpy(&m, unit + Q * 64 + 64 + row * 4, 4);
+          EXPECT_EQ(m, a.m[b]);
+        }
       }
-    }
+  }
 }
 
 }  // namespace

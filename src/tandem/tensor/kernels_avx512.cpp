@@ -856,23 +856,23 @@ T512 __attribute__((noinline)) void gen_small_batch(const WeightView& w, const A
 // group, each of the Q + 2 vectors (quads, then d and m; lanes (r, b)) of the
 // four tiles goes through a dword transpose (lane form (b, r)) and a 128-bit
 // transpose across the tiles, giving block b's vector with lane 4j + r.
-template <int bs>
+template <int bs, bool with_min>
 T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out) {
   constexpr int Q = tile::quads(bs);
-  constexpr size_t wgb = tile::weight_group_bytes(bs);
+  constexpr size_t wgb = tile::weight_group_bytes(bs), wbb = tile::wide_block_bytes(bs, with_min);
   const size_t tb = static_cast<size_t>(G) * wgb;
   for (int64_t g = 0; g < G; ++g) {
     const uint8_t* src = tiles4 + static_cast<size_t>(g) * wgb;
-    uint8_t* dst = out + static_cast<size_t>(g) * 4 * wgb;
+    uint8_t* dst = out + static_cast<size_t>(g) * 4 * wbb;
 #pragma GCC unroll 10
-    for (int v = 0; v < Q + 2; ++v) {
+    for (int v = 0; v < Q + (with_min ? 2 : 1); ++v) {
       __m512i byb[4];
       transpose_4x128(lanes_to_quads(_mm512_load_si512(src + v * 64)),
                       lanes_to_quads(_mm512_load_si512(src + tb + v * 64)),
                       lanes_to_quads(_mm512_load_si512(src + 2 * tb + v * 64)),
                       lanes_to_quads(_mm512_load_si512(src + 3 * tb + v * 64)), byb);
 #pragma GCC unroll 4
-      for (int b = 0; b < 4; ++b) _mm512_store_si512(dst + b * wgb + v * 64, byb[b]);
+      for (int b = 0; b < 4; ++b) _mm512_store_si512(dst + b * wbb + v * 64, byb[b]);
     }
   }
 }
@@ -886,7 +886,7 @@ T512_INLINE void pack_wide(const WeightView& w, int64_t rt, int64_t r1, uint8_t*
   const size_t tb = static_cast<size_t>(G) * tile::weight_group_bytes(bs);
   for (int j = 0; j < tile::kWideRows / tile::kRows; ++j)
     pack_tile<W>(tile_rows(w, std::min(rt + j * tile::kRows, r1 - 1), r1), w.n_in, tiles4 + j * tb);
-  interleave_wide<bs>(tiles4, G, out);
+  interleave_wide<bs, kOffsetShift<W> < 0>(tiles4, G, out);
 }
 
 T512_INLINE __m512i bcast_dword(const uint8_t* p) {
@@ -904,7 +904,7 @@ T512_INLINE __m512i bcast_dword(const uint8_t* p) {
 template <int Q, int ZS, int T>
 T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t astride, float* y, int64_t ldy,
                       int nr) {
-  constexpr size_t wgb = tile::weight_group_bytes(4 * Q), agb = tile::act_group_bytes(4 * Q);
+  constexpr size_t wgb = tile::wide_block_bytes(4 * Q, ZS < 0), agb = tile::act_group_bytes(4 * Q);
   constexpr int C = T <= 2 ? 2 : 1;  // integer chains per token
   __m512 acc[T][4];
 #pragma GCC unroll 5
@@ -980,7 +980,8 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
   constexpr int bs = affine_block_size_v<W>;
   constexpr int Q = tile::quads(bs);
   const int64_t G = affine_groups(W, w.n_in);
-  const size_t wide_bytes = static_cast<size_t>(G) * tile::kWideRows / tile::kRows * tile::weight_group_bytes(bs);
+  const size_t wide_bytes = static_cast<size_t>(G) * 4 * tile::wide_block_bytes(bs, kOffsetShift<W> < 0);
+  const size_t tiles4_bytes = static_cast<size_t>(G) * 4 * tile::weight_group_bytes(bs);
   if (w.packed && r0 % tile::kWideRows == 0) {
     // Decoded once at load: every batch size runs the wide kernel.
     for (int64_t rt = r0; rt < r1; rt += tile::kWideRows)
@@ -998,9 +999,9 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
   }
   // Many tokens: each wide tile decoded once and shared by all of them.
   const size_t rb = row_bytes(W, w.n_in);
-  Scratch scratch(2 * wide_bytes);
+  Scratch scratch(tiles4_bytes + wide_bytes);
   uint8_t* tiles4 = scratch.data();
-  uint8_t* wide = tiles4 + wide_bytes;
+  uint8_t* wide = tiles4 + tiles4_bytes;
   for (int64_t rt = r0; rt < r1; rt += tile::kWideRows) {
     for (int64_t p = rt + tile::kWideRows; p < rt + 2 * tile::kWideRows; p += tile::kRows) prefetch_rows(w, p, r1, rb);
     pack_wide<W>(w, rt, r1, tiles4, wide);
@@ -1020,7 +1021,7 @@ T512 void pack_wide_rows(const uint8_t* const* rows, int64_t n_in, uint8_t* out)
     for (int r = 0; r < tile::kRows; ++r) rs.p[r] = rows[j * tile::kRows + r];
     pack_tile<W>(rs, n_in, scratch.data() + j * tb);
   }
-  interleave_wide<bs>(scratch.data(), G, out);
+  interleave_wide<bs, kOffsetShift<W> < 0>(scratch.data(), G, out);
 }
 
 T512 void pack_wide_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, uint8_t* out) {

@@ -28,16 +28,26 @@ void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* ou
   std::memcpy(out + nq * 64 + sizeof d, m, sizeof m);
 }
 
-void interleave_wide(const uint8_t* tiles4, int64_t G, int bs, uint8_t* out) {
+bool offset_only(GgmlType t) {
+  return t == GgmlType::Q8_0 || t == GgmlType::Q4_0 || t == GgmlType::Q5_0 || t == GgmlType::Q6_K;
+}
+
+size_t wide_tile_bytes(GgmlType t, int64_t n_in) {
+  if (!uses_q8a_activations(t)) return 0;
+  return static_cast<size_t>(affine_groups(t, n_in)) * kGroupBlocks *
+         wide_block_bytes(affine_block_size(t), !offset_only(t));
+}
+
+void interleave_wide(const uint8_t* tiles4, int64_t G, int bs, bool with_min, uint8_t* out) {
   const int nq = quads(bs);
   const size_t wgb = weight_group_bytes(bs), tile_bytes = static_cast<size_t>(G) * wgb;
   for (int64_t g = 0; g < G; ++g)
-    for (int b = 0; b < kGroupBlocks; ++b, out += wgb)
+    for (int b = 0; b < kGroupBlocks; ++b, out += wide_block_bytes(bs, with_min))
       for (int row = 0; row < kWideRows; ++row) {
         const uint8_t* src = tiles4 + static_cast<size_t>(row / kRows) * tile_bytes + static_cast<size_t>(g) * wgb;
         const int r = row % kRows;
         for (int i = 0; i < nq; ++i) std::memcpy(out + i * 64 + row * 4, src + i * 64 + r * 16 + b * 4, 4);
-        for (int v = 0; v < 2; ++v)  // d, then m: float lane r*4+b -> lane row
+        for (int v = 0; v < (with_min ? 2 : 1); ++v)  // d, then m: float lane r*4+b -> lane row
           std::memcpy(out + nq * 64 + v * 64 + row * 4, src + nq * 64 + v * 64 + (r * 4 + b) * 4, 4);
       }
 }

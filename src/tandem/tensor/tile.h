@@ -21,8 +21,10 @@
 //
 // Wide tile (the AVX-512 path's packed weights, Kernels::pack_rows = 16): the
 // 4-row tiles of rows 4j..4j+3 (j = 0..3) rearranged so that lane R is row R.
-// Per group, for each block b = 0..3 (weight_group_bytes(bs) each):
+// Per group, for each block b = 0..3 (wide_block_bytes each):
 //   uint8 q[Q][16 rows][4]; float d[16], m[16]      lane R = row R's block b
+// where m is left out for the types whose m is -z * d (the kernels take that
+// offset from the activations' code sums).
 // One dot instruction then advances 16 rows of one block by 4 elements against
 // the activations' dword (quad i, block b), broadcast to every lane, which costs
 // no shuffle (a 128-bit broadcast does). Per row and block the kernels run the
@@ -52,14 +54,22 @@ inline size_t act_row_bytes(int64_t n, int bs) {
 // Bytes of one 4-row tile of a whole weight row range (Kernels::packed_tile_bytes):
 // affine_groups(t, n_in) weight groups; 0 for types without this layout (floats).
 size_t packed_tile_bytes(GgmlType t, int64_t n_in);
+// Whether a type's m is -z * d (Q8_0, Q4_0, Q5_0, Q6_K: affine.h), so that wide
+// tiles leave it out.
+bool offset_only(GgmlType t);
+constexpr size_t wide_block_bytes(int bs, bool with_min) {
+  return static_cast<size_t>(quads(bs)) * 64 + (with_min ? 2 : 1) * 16 * sizeof(float);
+}
+// Bytes of one wide tile (16 rows) of a whole weight row range; 0 for floats.
+size_t wide_tile_bytes(GgmlType t, int64_t n_in);
 
 // Scalar packers: the definition of the layouts, the SIMD packers' oracle, and
 // the path for a row's last, partial group.
 // rows[r]: the decoded group of row r (rows past the end may repeat a row).
 void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* out);
 // The wide tile of 16 rows from their four 4-row tiles (tiles4: tile j of G
-// groups at tiles4 + j * G * weight_group_bytes(bs)), G groups.
-void interleave_wide(const uint8_t* tiles4, int64_t G, int bs, uint8_t* out);
+// groups at tiles4 + j * G * weight_group_bytes(bs)), G groups; m kept where with_min.
+void interleave_wide(const uint8_t* tiles4, int64_t G, int bs, bool with_min, uint8_t* out);
 // One token's activations (n elements, quantize_row_q8a blocks) for weight
 // block size bs: affine_groups(n) groups of act_group_bytes(bs).
 void pack_act_row(const BlockQ8A* a, int64_t n, int bs, uint8_t* out);
