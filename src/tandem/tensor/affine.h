@@ -23,6 +23,19 @@ inline constexpr int kGroupBlocks = 4;
 
 // Block size of the affine view: 16 for Q6_K, 32 for the other quantized types.
 int affine_block_size(GgmlType t);
+
+// The types whose m is a fixed multiple of d, m = -z * d with z a power of two
+// (Q8_0 128, Q4_0 8, Q5_0 16, Q6_K 32): log2(z), so that kernels can take the
+// offset as z * S in integers; -1 for the types with a stored min.
+constexpr int code_offset_shift(GgmlType t) {
+  switch (t) {
+    case GgmlType::Q8_0: return 7;
+    case GgmlType::Q4_0: return 3;
+    case GgmlType::Q5_0: return 4;
+    case GgmlType::Q6_K: return 5;
+    default: return -1;
+  }
+}
 template <GgmlType T>
 inline constexpr int affine_block_size_v = T == GgmlType::Q6_K ? 16 : kQK;
 

@@ -538,15 +538,11 @@ T512_INLINE __m512 group_epilogue(__m512 acc, __m512i isum, __m512 dw, __m512 mw
   return _mm512_fmadd_ps(mw, ds, acc);
 }
 
-// The types whose m is -z * d (affine.h: Q8_0, Q4_0, Q5_0, Q6_K) take the
-// offset in integers: isum - z * S is exact, and one fma replaces two float
+// The types whose m is -z * d (affine.h's code_offset_shift) take the offset
+// in integers: isum - z * S is exact, and one fma replaces two float
 // operations (tile.h). ZS = log2(z), or -1 for the types with a stored min.
 template <GgmlType W>
-inline constexpr int kOffsetShift = W == GgmlType::Q8_0   ? 7
-                                    : W == GgmlType::Q4_0 ? 3
-                                    : W == GgmlType::Q5_0 ? 4
-                                    : W == GgmlType::Q6_K ? 5
-                                                          : -1;
+inline constexpr int kOffsetShift = code_offset_shift(W);
 
 template <int ZS>
 T512_INLINE __m512 offset_epilogue(__m512 acc, __m512i isum, __m512i sums, __m512 dw, __m512 da) {
@@ -853,9 +849,10 @@ T512 __attribute__((noinline)) void gen_small_batch(const WeightView& w, const A
 // and batches over kMaxTokens against GGUF rows, run here.
 
 // Four 4-row tiles (tile j at tiles4 + j * G * wgb) into one wide tile: per
-// group, each of the Q + 2 vectors (quads, then d and m; lanes (r, b)) of the
-// four tiles goes through a dword transpose (lane form (b, r)) and a 128-bit
-// transpose across the tiles, giving block b's vector with lane 4j + r.
+// group, each of the Q + 2 vectors (quads, then d and m; lanes (r, b); m left
+// out without with_min) of the four tiles goes through a dword transpose (lane
+// form (b, r)) and a 128-bit transpose across the tiles, giving block b's
+// vector with lane 4j + r.
 template <int bs, bool with_min>
 T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out) {
   constexpr int Q = tile::quads(bs);
@@ -877,15 +874,15 @@ T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out)
   }
 }
 
-// Rows [rt, rt + 16) of w (past r1: r1's last row repeated) into one wide tile,
-// through `tiles4` (4 * G * wgb bytes of scratch).
+// 16 rows, as four 4-row quarters, into one wide tile through `tiles4`
+// (4 * G * wgb bytes of scratch).
 template <GgmlType W>
-T512_INLINE void pack_wide(const WeightView& w, int64_t rt, int64_t r1, uint8_t* tiles4, uint8_t* out) {
+T512_INLINE void pack_wide(const Rows (&quarters)[tile::kWideRows / tile::kRows], int64_t n_in, uint8_t* tiles4,
+                           uint8_t* out) {
   constexpr int bs = affine_block_size_v<W>;
-  const int64_t G = affine_groups(W, w.n_in);
+  const int64_t G = affine_groups(W, n_in);
   const size_t tb = static_cast<size_t>(G) * tile::weight_group_bytes(bs);
-  for (int j = 0; j < tile::kWideRows / tile::kRows; ++j)
-    pack_tile<W>(tile_rows(w, std::min(rt + j * tile::kRows, r1 - 1), r1), w.n_in, tiles4 + j * tb);
+  for (int j = 0; j < tile::kWideRows / tile::kRows; ++j) pack_tile<W>(quarters[j], n_in, tiles4 + j * tb);
   interleave_wide<bs, kOffsetShift<W> < 0>(tiles4, G, out);
 }
 
@@ -904,7 +901,7 @@ T512_INLINE __m512i bcast_dword(const uint8_t* p) {
 template <int Q, int ZS, int T>
 T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t astride, float* y, int64_t ldy,
                       int nr) {
-  constexpr size_t wgb = tile::wide_block_bytes(4 * Q, ZS < 0), agb = tile::act_group_bytes(4 * Q);
+  constexpr size_t wbb = tile::wide_block_bytes(4 * Q, ZS < 0), agb = tile::act_group_bytes(4 * Q);
   constexpr int C = T <= 2 ? 2 : 1;  // integer chains per token
   __m512 acc[T][4];
 #pragma GCC unroll 5
@@ -915,7 +912,7 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
     const uint8_t* ag = act + g * agb;
 #pragma GCC unroll 4
     for (int b = 0; b < 4; ++b) {
-      const uint8_t* wb = wt + (g * 4 + b) * wgb;
+      const uint8_t* wb = wt + (g * 4 + b) * wbb;
       __m512i s[T][C];
 #pragma GCC unroll 5
       for (int t = 0; t < T; ++t)
@@ -1004,7 +1001,10 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
   uint8_t* wide = tiles4 + tiles4_bytes;
   for (int64_t rt = r0; rt < r1; rt += tile::kWideRows) {
     for (int64_t p = rt + tile::kWideRows; p < rt + 2 * tile::kWideRows; p += tile::kRows) prefetch_rows(w, p, r1, rb);
-    pack_wide<W>(w, rt, r1, tiles4, wide);
+    Rows quarters[tile::kWideRows / tile::kRows];  // past r1: its last row repeated
+    for (int j = 0; j < tile::kWideRows / tile::kRows; ++j)
+      quarters[j] = tile_rows(w, std::min(rt + j * tile::kRows, r1 - 1), r1);
+    pack_wide<W>(quarters, w.n_in, tiles4, wide);
     run_wide<Q, kOffsetShift<W>>(wide, G, a, y + rt, ldy, static_cast<int>(std::min<int64_t>(tile::kWideRows, r1 - rt)));
   }
 }
@@ -1012,16 +1012,12 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
 // 16 rows into one wide tile (Kernels::pack_tile of this path).
 template <GgmlType W>
 T512 void pack_wide_rows(const uint8_t* const* rows, int64_t n_in, uint8_t* out) {
-  constexpr int bs = affine_block_size_v<W>;
-  const int64_t G = affine_groups(W, n_in);
-  const size_t tb = static_cast<size_t>(G) * tile::weight_group_bytes(bs);
-  Scratch scratch(4 * tb);
-  for (int j = 0; j < tile::kWideRows / tile::kRows; ++j) {
-    Rows rs;
-    for (int r = 0; r < tile::kRows; ++r) rs.p[r] = rows[j * tile::kRows + r];
-    pack_tile<W>(rs, n_in, scratch.data() + j * tb);
-  }
-  interleave_wide<bs, kOffsetShift<W> < 0>(scratch.data(), G, out);
+  Rows quarters[tile::kWideRows / tile::kRows];
+  for (int j = 0; j < tile::kWideRows / tile::kRows; ++j)
+    for (int r = 0; r < tile::kRows; ++r) quarters[j].p[r] = rows[j * tile::kRows + r];
+  Scratch scratch(static_cast<size_t>(affine_groups(W, n_in)) * tile::kWideRows / tile::kRows *
+                  tile::weight_group_bytes(affine_block_size_v<W>));
+  pack_wide<W>(quarters, n_in, scratch.data(), out);
 }
 
 T512 void pack_wide_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, uint8_t* out) {

@@ -28,10 +28,6 @@ void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* ou
   std::memcpy(out + nq * 64 + sizeof d, m, sizeof m);
 }
 
-bool offset_only(GgmlType t) {
-  return t == GgmlType::Q8_0 || t == GgmlType::Q4_0 || t == GgmlType::Q5_0 || t == GgmlType::Q6_K;
-}
-
 size_t wide_tile_bytes(GgmlType t, int64_t n_in) {
   if (!uses_q8a_activations(t)) return 0;
   return static_cast<size_t>(affine_groups(t, n_in)) * kGroupBlocks *

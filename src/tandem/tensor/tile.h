@@ -54,9 +54,9 @@ inline size_t act_row_bytes(int64_t n, int bs) {
 // Bytes of one 4-row tile of a whole weight row range (Kernels::packed_tile_bytes):
 // affine_groups(t, n_in) weight groups; 0 for types without this layout (floats).
 size_t packed_tile_bytes(GgmlType t, int64_t n_in);
-// Whether a type's m is -z * d (Q8_0, Q4_0, Q5_0, Q6_K: affine.h), so that wide
+// Whether a type's m is -z * d (code_offset_shift in affine.h), so that wide
 // tiles leave it out.
-bool offset_only(GgmlType t);
+constexpr bool offset_only(GgmlType t) { return code_offset_shift(t) >= 0; }
 constexpr size_t wide_block_bytes(int bs, bool with_min) {
   return static_cast<size_t>(quads(bs)) * 64 + (with_min ? 2 : 1) * 16 * sizeof(float);
 }
