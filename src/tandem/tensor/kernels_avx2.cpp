@@ -513,18 +513,8 @@ T256 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
   }
 }
 
-T256 void pack_tile_any(GgmlType t, const uint8_t* const rows[4], int64_t n_in, uint8_t* out) {
-  switch (t) {
-    case GgmlType::Q8_0: return pack_tile<GgmlType::Q8_0>(rows, n_in, out);
-    case GgmlType::Q4_0: return pack_tile<GgmlType::Q4_0>(rows, n_in, out);
-    case GgmlType::Q4_1: return pack_tile<GgmlType::Q4_1>(rows, n_in, out);
-    case GgmlType::Q5_0: return pack_tile<GgmlType::Q5_0>(rows, n_in, out);
-    case GgmlType::Q5_1: return pack_tile<GgmlType::Q5_1>(rows, n_in, out);
-    case GgmlType::Q4_K: return pack_tile<GgmlType::Q4_K>(rows, n_in, out);
-    case GgmlType::Q5_K: return pack_tile<GgmlType::Q5_K>(rows, n_in, out);
-    case GgmlType::Q6_K: return pack_tile<GgmlType::Q6_K>(rows, n_in, out);
-    default: return;
-  }
+void pack_tile_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, uint8_t* out) {
+  with_quant_type(t, [&]<GgmlType W>() { pack_tile<W>(rows, n_in, out); });
 }
 
 // ---------------------------------------------------------------------------

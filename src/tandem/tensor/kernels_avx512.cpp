@@ -1020,18 +1020,8 @@ T512 void pack_wide_rows(const uint8_t* const* rows, int64_t n_in, uint8_t* out)
   pack_wide<W>(quarters, n_in, scratch.data(), out);
 }
 
-T512 void pack_wide_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, uint8_t* out) {
-  switch (t) {
-    case GgmlType::Q8_0: return pack_wide_rows<GgmlType::Q8_0>(rows, n_in, out);
-    case GgmlType::Q4_0: return pack_wide_rows<GgmlType::Q4_0>(rows, n_in, out);
-    case GgmlType::Q4_1: return pack_wide_rows<GgmlType::Q4_1>(rows, n_in, out);
-    case GgmlType::Q5_0: return pack_wide_rows<GgmlType::Q5_0>(rows, n_in, out);
-    case GgmlType::Q5_1: return pack_wide_rows<GgmlType::Q5_1>(rows, n_in, out);
-    case GgmlType::Q4_K: return pack_wide_rows<GgmlType::Q4_K>(rows, n_in, out);
-    case GgmlType::Q5_K: return pack_wide_rows<GgmlType::Q5_K>(rows, n_in, out);
-    case GgmlType::Q6_K: return pack_wide_rows<GgmlType::Q6_K>(rows, n_in, out);
-    default: return;
-  }
+void pack_wide_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, uint8_t* out) {
+  with_quant_type(t, [&]<GgmlType W>() { pack_wide_rows<W>(rows, n_in, out); });
 }
 
 // ---------------------------------------------------------------------------

@@ -18,6 +18,23 @@
 namespace tandem {
 
 Kernels make_scalar_kernels();
+
+// Calls f.template operator()<W>() with W = t for the quantized types that
+// have integer kernels (Q8_0 ... Q6_K); does nothing for the others.
+template <class F>
+void with_quant_type(GgmlType t, F&& f) {
+  switch (t) {
+    case GgmlType::Q8_0: return f.template operator()<GgmlType::Q8_0>();
+    case GgmlType::Q4_0: return f.template operator()<GgmlType::Q4_0>();
+    case GgmlType::Q4_1: return f.template operator()<GgmlType::Q4_1>();
+    case GgmlType::Q5_0: return f.template operator()<GgmlType::Q5_0>();
+    case GgmlType::Q5_1: return f.template operator()<GgmlType::Q5_1>();
+    case GgmlType::Q4_K: return f.template operator()<GgmlType::Q4_K>();
+    case GgmlType::Q5_K: return f.template operator()<GgmlType::Q5_K>();
+    case GgmlType::Q6_K: return f.template operator()<GgmlType::Q6_K>();
+    default: return;
+  }
+}
 #if TANDEM_X86
 Kernels make_avx2_kernels();
 Kernels make_avx512_kernels();
