@@ -24,6 +24,11 @@ class MappedFile {
   size_t size() const { return size_; }
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
   const std::string& path() const { return path_; }
+  // Drops the pages that lie wholly inside [p, p + n) from this process's
+  // memory (the bytes stay as they were: a later read maps them in again from
+  // the file). For data kept elsewhere in another form, so that it does not
+  // count twice. Ranges outside the mapping are ignored.
+  void release(const uint8_t* p, size_t n) const;
 
  private:
   MappedFile() = default;

@@ -332,4 +332,8 @@ Status GgufFile::require(std::string_view key) const {
   return ok_status();
 }
 
+void GgufFile::release(const uint8_t* p, size_t n) const {
+  if (mapping_) mapping_->release(p, n);
+}
+
 }  // namespace tandem

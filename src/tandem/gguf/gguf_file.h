@@ -68,6 +68,9 @@ class GgufFile {
   Result<const GgufArray*> get_array(std::string_view key, GgufValueType elem) const;
   // A required key is present: an error naming the key otherwise.
   Status require(std::string_view key) const;
+  // Drops the whole pages of [p, p + n) (tensor bytes) from memory where the
+  // file is mapped (MappedFile::release); the bytes read the same afterwards.
+  void release(const uint8_t* p, size_t n) const;
 
  private:
   std::shared_ptr<const MappedFile> mapping_;

@@ -167,9 +167,9 @@ void DecoderModel::pack_matrices(std::optional<bool> want) {
   for (LayerWeights& L : layers_)
     for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down}) ws.push_back(w);
   ws.push_back(config_.tied_output ? &token_embd_ : &output_);
-  auto tiles_bytes = [&](const WeightView& w) { return packed_matrix_bytes(kernels_, w); };
+  auto tiles_bytes = [&](const WeightView& w) { return (packed_matrix_bytes(kernels_, w) + 63) / 64 * 64; };
   size_t total = 0;
-  for (const WeightView* w : ws) total += (tiles_bytes(*w) + 63) / 64 * 64;
+  for (const WeightView* w : ws) total += tiles_bytes(*w);
   if (total == 0 || (!want && total > last_level_cache_bytes())) return;
   packed_.resize(total / 64);
   size_t at = 0;
@@ -179,7 +179,9 @@ void DecoderModel::pack_matrices(std::optional<bool> want) {
     uint8_t* out = packed_[at / 64].b;
     pack_weights(kernels_, *w, out);
     w->packed = out;
-    at += (n + 63) / 64 * 64;
+    at += n;
+    // The rows are read no more (but for a tied output: its rows are the embeddings).
+    if (w != &token_embd_) file_.release(w->data, w->row_stride * static_cast<size_t>(w->n_out));
   }
 }
 

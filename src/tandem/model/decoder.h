@@ -39,7 +39,8 @@ struct DecoderLoadOptions {
   // path has one, Kernels::pack_tile). Unset: when the packed matrices fit
   // in the last-level cache (a model that stays in cache spends most of a
   // token decoding weights; one that streams from memory reads fewer bytes
-  // unpacked). The packed copy is private memory beside the mapped file.
+  // unpacked). The packed copy is private memory; the mapped pages of a
+  // packed matrix are released, so that it is not held twice.
   std::optional<bool> pack;
 };
 
