@@ -371,35 +371,38 @@ struct Scales<GgmlType::Q5_K> {
 // bits of qh[32h + l] at shift 4*(c odd) (elements < 32) or that + 2.
 template <>
 struct Codes<GgmlType::Q6_K> : PerRow<Codes<GgmlType::Q6_K>> {
+  // The two high bits move straight to bits 4-5 (left by 4 - shift, or right by
+  // 2 for shift 6, per 16-bit word; other bits are masked off) and join the
+  // nibbles in one ternary-logic operation.
   T512_INLINE static void run(const uint8_t* row, int64_t g, __m512i& lo, __m512i& /*hi*/) {
     const uint8_t* p = row + (g / 4) * sizeof(BlockQ6_K);
     const int c = static_cast<int>(g % 4), h = c / 2, upper = c % 2;
     const __m512i l = _mm512_loadu_si512(p + 64 * h);
     const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * h)));
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const __m512i nib = upper ? _mm512_and_si512(_mm512_srli_epi16(l, 4), m4) : _mm512_and_si512(l, m4);
-    const short s0 = static_cast<short>(4 * upper), s1 = static_cast<short>(4 * upper + 2);
-    const __m512i shifts = _mm512_inserti64x4(_mm512_set1_epi16(s0), _mm256_set1_epi16(s1), 1);
-    const __m512i two = _mm512_and_si512(_mm512_srlv_epi16(qh, shifts), _mm512_set1_epi8(3));
-    lo = _mm512_or_si512(nib, _mm512_slli_epi16(two, 4));
+    __m512i nib, two;
+    if (upper) {  // high nibbles; qh bits 4-5 (first 32 codes) stay, bits 6-7 (next 32) move right by 2
+      nib = _mm512_srli_epi16(l, 4);
+      two = _mm512_srlv_epi16(qh, _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1));
+    } else {  // low nibbles; qh bits 0-1 move left by 4, bits 2-3 left by 2
+      nib = l;
+      two = _mm512_sllv_epi16(qh, _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1));
+    }
+    // Bits 0-3 from the nibbles, 4-5 from the high bits, 6-7 zero: two masked to
+    // 0x30, then a bit select by 0x0F (C ? A : B is ternary-logic 0xE4).
+    lo = _mm512_ternarylogic_epi32(nib, _mm512_and_si512(two, _mm512_set1_epi8(0x30)), _mm512_set1_epi8(0x0F), 0xE4);
   }
 };
 template <>
 struct Scales<GgmlType::Q6_K> {
-  // The group's 4 int8 scales are dword c of each row's scales[16]: a 4x4
-  // dword transpose of the rows' scales gives all four groups' scale vectors.
+  // The group's 4 int8 scales are dword c of each row's scales[16], gathered
+  // with one dword insert per row.
   T512_INLINE static void run(const Rows& rs, int64_t g, __m512& d, __m512& m) {
     const size_t base = static_cast<size_t>(g / 4) * sizeof(BlockQ6_K);
-    const int c = static_cast<int>(g % 4);
-    __m128i x[4];
+    const size_t at = base + 192 + 4 * static_cast<size_t>(g % 4);
+    int32_t v[4];
 #pragma GCC unroll 4
-  for (int r = 0; r < 4; ++r) x[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rs.p[r] + base + 192));
-    const __m128i t0 = _mm_unpacklo_epi32(x[0], x[1]), t1 = _mm_unpacklo_epi32(x[2], x[3]);
-    const __m128i t2 = _mm_unpackhi_epi32(x[0], x[1]), t3 = _mm_unpackhi_epi32(x[2], x[3]);
-    const __m128i sc = c == 0   ? _mm_unpacklo_epi64(t0, t1)
-                       : c == 1 ? _mm_unpackhi_epi64(t0, t1)
-                       : c == 2 ? _mm_unpacklo_epi64(t2, t3)
-                                : _mm_unpackhi_epi64(t2, t3);
+    for (int r = 0; r < 4; ++r) std::memcpy(&v[r], rs.p[r] + at, 4);
+    const __m128i sc = _mm_setr_epi32(v[0], v[1], v[2], v[3]);
     d = _mm512_mul_ps(per_row(row_halves(rs, base + 208)), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(sc)));
     m = _mm512_mul_ps(d, _mm512_set1_ps(-32.0f));
   }
