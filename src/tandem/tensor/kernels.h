@@ -119,7 +119,8 @@ struct Kernels {
   // A packed matrix is read with no decoding at all, which pays where the
   // weights stay in cache (small models: decoding is most of a token's work
   // there) and costs where they stream from memory (the tiles are larger
-  // than the rows: 640 bytes per 512 Q8_0 weights instead of 544).
+  // than the rows: per 512 Q8_0 weights 640 bytes in 4-row tiles, 576 in wide
+  // ones, instead of 544).
   PackTileFn pack_tile = nullptr;
   int pack_rows = 4;
 

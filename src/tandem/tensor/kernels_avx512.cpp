@@ -980,8 +980,8 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
   constexpr int bs = affine_block_size_v<W>;
   constexpr int Q = tile::quads(bs);
   const int64_t G = affine_groups(W, w.n_in);
-  const size_t wide_bytes = static_cast<size_t>(G) * 4 * tile::wide_block_bytes(bs, kOffsetShift<W> < 0);
-  const size_t tiles4_bytes = static_cast<size_t>(G) * 4 * tile::weight_group_bytes(bs);
+  const size_t wide_bytes = tile::wide_tile_bytes(W, w.n_in);
+  const size_t tiles4_bytes = tile::kWideRows / tile::kRows * tile::packed_tile_bytes(W, w.n_in);
   if (w.packed && r0 % tile::kWideRows == 0) {
     // Decoded once at load: every batch size runs the wide kernel.
     for (int64_t rt = r0; rt < r1; rt += tile::kWideRows)
@@ -1018,8 +1018,7 @@ T512 void pack_wide_rows(const uint8_t* const* rows, int64_t n_in, uint8_t* out)
   Rows quarters[tile::kWideRows / tile::kRows];
   for (int j = 0; j < tile::kWideRows / tile::kRows; ++j)
     for (int r = 0; r < tile::kRows; ++r) quarters[j].p[r] = rows[j * tile::kRows + r];
-  Scratch scratch(static_cast<size_t>(affine_groups(W, n_in)) * tile::kWideRows / tile::kRows *
-                  tile::weight_group_bytes(affine_block_size_v<W>));
+  Scratch scratch(tile::kWideRows / tile::kRows * tile::packed_tile_bytes(W, n_in));
   pack_wide<W>(quarters, n_in, scratch.data(), out);
 }
 

@@ -51,8 +51,9 @@ inline size_t act_row_bytes(int64_t n, int bs) {
   return static_cast<size_t>((n + span - 1) / span) * act_group_bytes(bs);
 }
 
-// Bytes of one 4-row tile of a whole weight row range (Kernels::packed_tile_bytes):
-// affine_groups(t, n_in) weight groups; 0 for types without this layout (floats).
+// Bytes of one 4-row tile of a whole weight row range (packed_tile_bytes in
+// matmul.h picks this or wide_tile_bytes per path): affine_groups(t, n_in)
+// weight groups; 0 for types without this layout (floats).
 size_t packed_tile_bytes(GgmlType t, int64_t n_in);
 // Whether a type's m is -z * d (code_offset_shift in affine.h), so that wide
 // tiles leave it out.
