@@ -25,6 +25,7 @@ struct BenchOptions {
   std::vector<int64_t> batches;
   std::string isa;  // kernel path to force (scalar, avx2, avx512); empty: the best
   std::string pack = "auto";  // packed weights: auto (when they fit in the last-level cache), on, off
+  std::string copy = "auto";  // weights copied into huge pages: auto (when the kernel has them), on, off
   bool json = false;
 };
 
@@ -50,6 +51,9 @@ int run_bench(const BenchOptions& o) {
   if (o.pack == "on") lo.pack = true;
   else if (o.pack == "off") lo.pack = false;
   else if (o.pack != "auto") return fail(make_error("--pack is '", o.pack, "' (expected auto, on or off)"));
+  if (o.copy == "on") lo.copy = true;
+  else if (o.copy == "off") lo.copy = false;
+  else if (o.copy != "auto") return fail(make_error("--copy is '", o.copy, "' (expected auto, on or off)"));
   auto model = DecoderModel::load(o.model.path, lo);
   if (!model) return fail(model.error());
   const ModelConfig& c = (*model)->config();
@@ -111,6 +115,8 @@ int run_bench(const BenchOptions& o) {
                       {"n_params_bytes", model_bytes},
                       {"isa", std::string(isa_name((*model)->kernels().isa))},
                       {"packed_bytes", (*model)->packed_bytes()},
+                      {"copied_bytes", (*model)->copied_bytes()},
+                      {"huge_page_bytes", (*model)->huge_page_bytes()},
                       {"reps", o.reps}};
   if (!pp.empty()) {
     Stats s = stats(pp);
@@ -171,6 +177,10 @@ void add_bench_command(CLI::App& app, int& rc) {
   cmd->add_option("--pack", o->pack,
                   "Weights decoded at load into the kernels' tile layout: auto (when they fit in the last-level "
                   "cache), on or off")
+      ->capture_default_str();
+  cmd->add_option("--copy", o->copy,
+                  "Weights not packed, copied at load from the mapped file into memory with huge pages: auto (when "
+                  "the kernel offers transparent huge pages), on or off")
       ->capture_default_str();
   cmd->add_option("--batches", o->batches, "Also time batches of these sizes after the prompt, e.g. 1,5")->delimiter(',');
   cmd->add_flag("--json", o->json, "Print one JSON object");

@@ -51,7 +51,7 @@ TEST_P(DecoderFixtures, EveryFixtureMatchesTheReference) {
   for (const json& fx : m["fixtures"]) {
     const std::string file = fx["file"];
     SCOPED_TRACE(file);
-    auto model = DecoderModel::load(models_dir() + file, {.isa = GetParam(), .pack = std::nullopt});
+    auto model = DecoderModel::load(models_dir() + file, {.isa = GetParam(), .pack = std::nullopt, .copy = std::nullopt});
     ASSERT_TRUE(model.ok()) << model.error().message;
     ASSERT_EQ((*model)->kernels().isa, GetParam());
     const auto ids = prompt_ids(fx);
@@ -108,22 +108,13 @@ TEST_P(DecoderFixtures, EveryFixtureMatchesTheReference) {
 INSTANTIATE_TEST_SUITE_P(Paths, DecoderFixtures, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
                          [](const ::testing::TestParamInfo<Isa>& info) { return std::string(isa_name(info.param)); });
 
-// Packed matrices (DecoderLoadOptions::pack) are read by the tile kernel at
-// every batch size; unpacked ones by the fused one-token and small-batch
-// kernels. The kernels share one float recipe, so a model gives the same
-// logits bit for bit either way: a prompt, single tokens, a 5-token batch.
-// Returns false where nothing was packed (this path, or a float model).
-bool expect_packing_invisible(const std::string& path, Isa isa) {
-  SCOPED_TRACE(path + " on " + std::string(isa_name(isa)));
+// Two loads of one model give the same logits bit for bit: a prompt, single
+// tokens, a 5-token batch.
+void expect_same_logits(const DecoderModel& x, const DecoderModel& y) {
   ThreadPool pool(2);
-  auto packed = DecoderModel::load(path, {.isa = isa, .pack = true});
-  auto plain = DecoderModel::load(path, {.isa = isa, .pack = false});
-  EXPECT_TRUE(packed.ok() && plain.ok());
-  if (!packed.ok() || !plain.ok()) return false;
-  EXPECT_EQ((*plain)->packed_bytes(), 0u);
-  if ((*packed)->packed_bytes() == 0) return false;
-  const int64_t V = (*packed)->config().n_vocab;
-  Sequence a(*packed, pool, {.n_ctx = 64}), b(*plain, pool, {.n_ctx = 64});
+  const int64_t V = x.config().n_vocab;
+  Sequence a(std::shared_ptr<const DecoderModel>(std::shared_ptr<const DecoderModel>{}, &x), pool, {.n_ctx = 64});
+  Sequence b(std::shared_ptr<const DecoderModel>(std::shared_ptr<const DecoderModel>{}, &y), pool, {.n_ctx = 64});
   auto same = [&](std::span<const int32_t> ids, Logits which) {
     auto la = a.eval(ids, which);
     auto lb = b.eval(ids, which);
@@ -138,7 +129,64 @@ bool expect_packing_invisible(const std::string& path, Isa isa) {
   for (int32_t t : {5, 6, 7}) same(std::span<const int32_t>(&t, 1), Logits::kLast);
   const std::vector<int32_t> batch = {11, 12, 13, 14, 15};
   same(batch, Logits::kAll);
+}
+
+// Packed matrices (DecoderLoadOptions::pack) are read by the tile kernel at
+// every batch size; unpacked ones by the fused one-token and small-batch
+// kernels. The kernels share one float recipe, so a model gives the same
+// logits bit for bit either way.
+// Returns false where nothing was packed (this path, or a float model).
+bool expect_packing_invisible(const std::string& path, Isa isa) {
+  SCOPED_TRACE(path + " on " + std::string(isa_name(isa)));
+  auto packed = DecoderModel::load(path, {.isa = isa, .pack = true, .copy = std::nullopt});
+  auto plain = DecoderModel::load(path, {.isa = isa, .pack = false, .copy = std::nullopt});
+  EXPECT_TRUE(packed.ok() && plain.ok());
+  if (!packed.ok() || !plain.ok()) return false;
+  EXPECT_EQ((*plain)->packed_bytes(), 0u);
+  if ((*packed)->packed_bytes() == 0) return false;
+  expect_same_logits(**packed, **plain);
   return true;
+}
+
+// Matrices copied out of the mapping (DecoderLoadOptions::copy) are the same
+// bytes: same logits, and every matrix a token reads is in the copy unless packed.
+void expect_copy_invisible(const std::string& path, bool pack) {
+  SCOPED_TRACE(path + (pack ? " packed" : " unpacked"));
+  auto copied = DecoderModel::load(path, {.isa = std::nullopt, .pack = pack, .copy = true});
+  auto mapped = DecoderModel::load(path, {.isa = std::nullopt, .pack = pack, .copy = false});
+  ASSERT_TRUE(copied.ok() && mapped.ok());
+  EXPECT_EQ((*mapped)->copied_bytes(), 0u);
+  const DecoderModel& c = **copied;
+  uint64_t unpacked = 0;
+  auto count = [&](const WeightView& w, const std::string& name) {
+    if (w.packed) return;
+    unpacked += (w.row_stride * static_cast<uint64_t>(w.n_out) + 63) / 64 * 64;
+    ASSERT_NE(c.file().tensor(name), nullptr);
+    EXPECT_NE(w.data, c.file().tensor(name)->data) << name << " is still read from the mapping";
+  };
+  for (size_t il = 0; il < c.layers().size(); ++il) {
+    const LayerWeights& L = c.layers()[il];
+    const std::string p = "blk." + std::to_string(il) + ".";
+    count(L.wq, p + "attn_q.weight");
+    count(L.wk, p + "attn_k.weight");
+    count(L.wv, p + "attn_v.weight");
+    count(L.wo, p + "attn_output.weight");
+    count(L.ffn_gate, p + "ffn_gate.weight");
+    count(L.ffn_up, p + "ffn_up.weight");
+    count(L.ffn_down, p + "ffn_down.weight");
+  }
+  count(c.output(), c.config().tied_output ? "token_embd.weight" : "output.weight");
+  EXPECT_EQ(c.copied_bytes(), unpacked);
+  expect_same_logits(c, **mapped);
+}
+
+TEST(Decoder, CopiedWeightsGiveTheSameLogitsBitForBit) {
+  for (bool pack : {false, true}) expect_copy_invisible(testing::source_dir() + "/models/house-small.gguf", pack);
+}
+
+TEST(Decoder, CopiedWeightsOfTiedAndFloatFixtures) {
+  TANDEM_REQUIRE_FIXTURES("models/MANIFEST.json");
+  for (const json& fx : manifest()["fixtures"]) expect_copy_invisible(models_dir() + fx["file"].get<std::string>(), false);
 }
 
 // The SIMD paths this CPU can run (each packs in its own layout).

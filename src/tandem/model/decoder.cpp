@@ -156,32 +156,70 @@ Result<std::shared_ptr<const DecoderModel>> DecoderModel::load(const std::string
     }
     m->layers_.push_back(std::move(L));
   }
-  m->pack_matrices(opt.pack);
+  if (auto st = m->pack_matrices(opt.pack); !st) return make_error(path, ": ", st.error().message);
+  if (auto st = m->copy_matrices(opt.copy); !st) return make_error(path, ": ", st.error().message);
   return std::shared_ptr<const DecoderModel>(std::move(m));
 }
 
-void DecoderModel::pack_matrices(std::optional<bool> want) {
-  if (!kernels_.pack_tile || want == false) return;
+std::vector<WeightView*> DecoderModel::token_matrices() {
   std::vector<WeightView*> ws;
   for (LayerWeights& L : layers_)
     for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down}) ws.push_back(w);
   ws.push_back(config_.tied_output ? &token_embd_ : &output_);
-  auto tiles_bytes = [&](const WeightView& w) { return (packed_matrix_bytes(kernels_, w) + 63) / 64 * 64; };
+  return ws;
+}
+
+namespace {
+size_t round_line(size_t n) { return (n + 63) / 64 * 64; }
+}  // namespace
+
+Status DecoderModel::pack_matrices(std::optional<bool> want) {
+  if (!kernels_.pack_tile || want == false) return {};
+  const std::vector<WeightView*> ws = token_matrices();
+  auto tiles_bytes = [&](const WeightView& w) { return round_line(packed_matrix_bytes(kernels_, w)); };
   size_t total = 0;
   for (const WeightView* w : ws) total += tiles_bytes(*w);
-  if (total == 0 || (!want && total > last_level_cache_bytes())) return;
-  packed_.resize(total / 64);
+  if (total == 0 || (!want && total > last_level_cache_bytes())) return {};
+  auto buf = PageBuffer::allocate(total);
+  if (!buf) return buf.error();
+  packed_ = std::move(*buf);
   size_t at = 0;
   for (WeightView* w : ws) {
     const size_t n = tiles_bytes(*w);
     if (n == 0) continue;
-    uint8_t* out = packed_[at / 64].b;
+    uint8_t* out = packed_.data() + at;
     pack_weights(kernels_, *w, out);
     w->packed = out;
     at += n;
     // The rows are read no more (but for a tied output: its rows are the embeddings).
     if (w != &token_embd_) file_.release(w->data, w->row_stride * static_cast<size_t>(w->n_out));
   }
+  return {};
+}
+
+Status DecoderModel::copy_matrices(std::optional<bool> want) {
+  if (want == false || (!want && !transparent_huge_pages_available())) return {};
+  std::vector<WeightView*> ws;
+  size_t total = 0;
+  for (WeightView* w : token_matrices())
+    if (!w->packed) {
+      ws.push_back(w);
+      total += round_line(w->row_stride * static_cast<size_t>(w->n_out));
+    }
+  if (total == 0) return {};
+  auto buf = PageBuffer::allocate(total);
+  if (!buf) return buf.error();
+  copied_ = std::move(*buf);
+  size_t at = 0;
+  for (WeightView* w : ws) {
+    const size_t n = w->row_stride * static_cast<size_t>(w->n_out);
+    uint8_t* out = copied_.data() + at;
+    std::memcpy(out, w->data, n);
+    file_.release(w->data, n);  // one matrix at a time, so that the weights are never held twice
+    w->data = out;
+    at += round_line(n);
+  }
+  return {};
 }
 
 Sequence::Sequence(std::shared_ptr<const DecoderModel> model, ThreadPool& pool, SequenceOptions opt)

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tandem/base/page_buffer.h"
 #include "tandem/base/result.h"
 #include "tandem/base/thread_pool.h"
 #include "tandem/gguf/gguf_file.h"
@@ -42,6 +43,13 @@ struct DecoderLoadOptions {
   // unpacked). The packed copy is private memory; the mapped pages of a
   // packed matrix are released, so that it is not held twice.
   std::optional<bool> pack;
+  // Copy the matrices that are not packed out of the mapping into private
+  // memory advised for huge pages (base/page_buffer.h), releasing their mapped
+  // pages as each is copied. Streaming weights from huge pages is faster
+  // (bench/memory_bench.cpp); the price is a copy at load and that processes
+  // no longer share the file's pages. Unset: when the kernel offers
+  // transparent huge pages.
+  std::optional<bool> copy;
 };
 
 class DecoderModel {
@@ -55,7 +63,11 @@ class DecoderModel {
   // Bytes of weights one token's forward pass reads (all matrices and the head).
   uint64_t weight_bytes() const { return weight_bytes_; }
   // Bytes of the matrices kept packed (DecoderLoadOptions::pack); 0: none.
-  uint64_t packed_bytes() const { return packed_.size() * sizeof(Line); }
+  uint64_t packed_bytes() const { return packed_.size(); }
+  // Bytes of the matrices copied out of the mapping (DecoderLoadOptions::copy); 0: none.
+  uint64_t copied_bytes() const { return copied_.size(); }
+  // Bytes of the packed and copied matrices that huge pages back now.
+  uint64_t huge_page_bytes() const { return packed_.huge_bytes() + copied_.huge_bytes(); }
 
   const WeightView& token_embd() const { return token_embd_; }
   const WeightView& output() const { return config_.tied_output ? token_embd_ : output_; }
@@ -64,8 +76,12 @@ class DecoderModel {
 
  private:
   DecoderModel() = default;
+  // The matrices one token reads in full: every layer's, then the output head.
+  std::vector<WeightView*> token_matrices();
   // Packs the quantized matrices (DecoderLoadOptions::pack) and points their views at the copies.
-  void pack_matrices(std::optional<bool> want);
+  Status pack_matrices(std::optional<bool> want);
+  // Copies the matrices left unpacked (DecoderLoadOptions::copy) and points their views at the copies.
+  Status copy_matrices(std::optional<bool> want);
   GgufFile file_;
   ModelConfig config_;
   std::unique_ptr<Tokenizer> tokenizer_;
@@ -74,10 +90,8 @@ class DecoderModel {
   std::vector<float> output_norm_;
   std::vector<LayerWeights> layers_;
   uint64_t weight_bytes_ = 0;
-  struct alignas(64) Line {
-    uint8_t b[64];
-  };
-  std::vector<Line> packed_;  // the packed matrices, back to back (64-byte aligned)
+  PageBuffer packed_;  // the packed matrices, back to back (each 64-byte aligned)
+  PageBuffer copied_;  // the copied matrices, likewise
 };
 
 enum class Logits { kLast, kAll };
