@@ -214,8 +214,14 @@ Status DecoderModel::copy_matrices(std::optional<bool> want) {
   for (WeightView* w : ws) {
     const size_t n = w->row_stride * static_cast<size_t>(w->n_out);
     uint8_t* out = copied_.data() + at;
-    std::memcpy(out, w->data, n);
-    file_.release(w->data, n);  // one matrix at a time, so that the weights are never held twice
+    // A few MiB at a time, each released once copied, so that no part of the weights is held twice.
+    constexpr size_t kChunk = size_t{4} << 20;
+    for (size_t off = 0; off < n; off += kChunk) {
+      const size_t len = std::min(kChunk, n - off);
+      std::memcpy(out + off, w->data + off, len);
+      file_.release(w->data + off, len);
+    }
+    file_.release(w->data, n);  // the pages that straddle two chunks
     w->data = out;
     at += round_line(n);
   }
