@@ -4,8 +4,8 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
+#include "tandem/base/page_buffer.h"
 #include "tandem/base/result.h"
 
 namespace tandem {
@@ -13,6 +13,10 @@ namespace tandem {
 class KvCache {
  public:
   KvCache() = default;
+  // Keys and values live in a PageBuffer: zero pages until written, huge pages
+  // where the kernel offers them (attention reads every cached position of
+  // every layer per token). Throws std::bad_alloc when the memory cannot be
+  // had, as a std::vector would.
   KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_kv);
 
   int64_t n_ctx() const { return n_ctx_; }
@@ -23,20 +27,22 @@ class KvCache {
   // at keys(layer)[c * n_ctx() + j] (attention reads a vector of positions per
   // component). Values: (n_ctx, n_embd_kv), position j's row at values(layer) + j * n_embd_kv().
   // Positions below n_past() are valid.
-  float* keys(int64_t layer) { return k_.data() + layer * n_ctx_ * n_embd_kv_; }
-  float* values(int64_t layer) { return v_.data() + layer * n_ctx_ * n_embd_kv_; }
-  const float* keys(int64_t layer) const { return k_.data() + layer * n_ctx_ * n_embd_kv_; }
-  const float* values(int64_t layer) const { return v_.data() + layer * n_ctx_ * n_embd_kv_; }
+  float* keys(int64_t layer) { return k_ + layer * n_ctx_ * n_embd_kv_; }
+  float* values(int64_t layer) { return v_ + layer * n_ctx_ * n_embd_kv_; }
+  const float* keys(int64_t layer) const { return k_ + layer * n_ctx_ * n_embd_kv_; }
+  const float* values(int64_t layer) const { return v_ + layer * n_ctx_ * n_embd_kv_; }
 
   // Forgets every position from n on. n above n_past() is an error.
   Status truncate(int64_t n);
   // Marks n more positions as valid once their keys and values are written.
   void advance(int64_t n) { n_past_ += n; }
-  size_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
+  size_t bytes() const { return buf_.size(); }
 
  private:
   int64_t n_ctx_ = 0, n_embd_kv_ = 0, n_past_ = 0;
-  std::vector<float> k_, v_;
+  PageBuffer buf_;  // keys of every layer, then values
+  float* k_ = nullptr;
+  float* v_ = nullptr;
 };
 
 }  // namespace tandem

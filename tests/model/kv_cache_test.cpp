@@ -1,0 +1,42 @@
+#include "tandem/model/kv_cache.h"
+
+#include <utility>
+
+#include <gtest/gtest.h>
+
+namespace tandem {
+namespace {
+
+TEST(KvCache, EveryLayerHasItsOwnKeysAndValues) {
+  const int64_t L = 3, C = 17, E = 8;
+  KvCache kv(L, C, E);
+  EXPECT_EQ(kv.bytes(), static_cast<size_t>(2 * L * C * E) * sizeof(float));
+  for (int64_t l = 0; l < L; ++l)
+    for (int64_t i = 0; i < C * E; ++i) {
+      EXPECT_EQ(kv.keys(l)[i], 0.0f);  // a fresh cache reads zero
+      kv.keys(l)[i] = static_cast<float>(l * 1000 + i);
+      kv.values(l)[i] = static_cast<float>(-(l * 1000 + i));
+    }
+  KvCache moved = std::move(kv);
+  const KvCache& c = moved;
+  for (int64_t l = 0; l < L; ++l)
+    for (int64_t i = 0; i < C * E; ++i) {
+      ASSERT_EQ(c.keys(l)[i], static_cast<float>(l * 1000 + i));
+      ASSERT_EQ(c.values(l)[i], static_cast<float>(-(l * 1000 + i)));
+    }
+}
+
+TEST(KvCache, TruncatesOnlyBackwards) {
+  KvCache kv(1, 8, 4);
+  kv.advance(5);
+  EXPECT_EQ(kv.n_past(), 5);
+  EXPECT_TRUE(kv.truncate(2).ok());
+  EXPECT_EQ(kv.n_past(), 2);
+  auto st = kv.truncate(3);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("cannot truncate to position 3"), std::string::npos) << st.error().message;
+  EXPECT_FALSE(kv.truncate(-1).ok());
+}
+
+}  // namespace
+}  // namespace tandem
