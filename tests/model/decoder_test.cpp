@@ -35,6 +35,16 @@ std::vector<float> read_floats(const std::string& path) {
   return v;
 }
 
+DecoderLoadOptions options(std::optional<Isa> isa, std::optional<bool> pack, std::optional<bool> copy = std::nullopt,
+                           std::optional<size_t> cache_bytes = std::nullopt) {
+  DecoderLoadOptions o;
+  o.isa = isa;
+  o.pack = pack;
+  o.copy = copy;
+  o.cache_bytes = cache_bytes;
+  return o;
+}
+
 std::vector<int32_t> prompt_ids(const json& fx) { return fx["prompt"]["ids"].get<std::vector<int32_t>>(); }
 
 
@@ -51,7 +61,7 @@ TEST_P(DecoderFixtures, EveryFixtureMatchesTheReference) {
   for (const json& fx : m["fixtures"]) {
     const std::string file = fx["file"];
     SCOPED_TRACE(file);
-    auto model = DecoderModel::load(models_dir() + file, {.isa = GetParam(), .pack = std::nullopt, .copy = std::nullopt});
+    auto model = DecoderModel::load(models_dir() + file, options(GetParam(), std::nullopt));
     ASSERT_TRUE(model.ok()) << model.error().message;
     ASSERT_EQ((*model)->kernels().isa, GetParam());
     const auto ids = prompt_ids(fx);
@@ -138,8 +148,8 @@ void expect_same_logits(const DecoderModel& x, const DecoderModel& y) {
 // Returns false where nothing was packed (this path, or a float model).
 bool expect_packing_invisible(const std::string& path, Isa isa) {
   SCOPED_TRACE(path + " on " + std::string(isa_name(isa)));
-  auto packed = DecoderModel::load(path, {.isa = isa, .pack = true, .copy = std::nullopt});
-  auto plain = DecoderModel::load(path, {.isa = isa, .pack = false, .copy = std::nullopt});
+  auto packed = DecoderModel::load(path, options(isa, true));
+  auto plain = DecoderModel::load(path, options(isa, false));
   EXPECT_TRUE(packed.ok() && plain.ok());
   if (!packed.ok() || !plain.ok()) return false;
   EXPECT_EQ((*plain)->packed_bytes(), 0u);
@@ -152,8 +162,8 @@ bool expect_packing_invisible(const std::string& path, Isa isa) {
 // bytes: same logits, and every matrix a token reads is in the copy unless packed.
 void expect_copy_invisible(const std::string& path, bool pack) {
   SCOPED_TRACE(path + (pack ? " packed" : " unpacked"));
-  auto copied = DecoderModel::load(path, {.isa = std::nullopt, .pack = pack, .copy = true});
-  auto mapped = DecoderModel::load(path, {.isa = std::nullopt, .pack = pack, .copy = false});
+  auto copied = DecoderModel::load(path, options(std::nullopt, pack, true));
+  auto mapped = DecoderModel::load(path, options(std::nullopt, pack, false));
   ASSERT_TRUE(copied.ok() && mapped.ok());
   EXPECT_EQ((*mapped)->copied_bytes(), 0u);
   const DecoderModel& c = **copied;
@@ -186,7 +196,8 @@ TEST(Decoder, CopiedWeightsGiveTheSameLogitsBitForBit) {
 
 TEST(Decoder, CopiedWeightsOfTiedAndFloatFixtures) {
   TANDEM_REQUIRE_FIXTURES("models/MANIFEST.json");
-  for (const json& fx : manifest()["fixtures"]) expect_copy_invisible(models_dir() + fx["file"].get<std::string>(), false);
+  const json m = manifest();
+  for (const json& fx : m["fixtures"]) expect_copy_invisible(models_dir() + fx["file"].get<std::string>(), false);
 }
 
 // The SIMD paths this CPU can run (each packs in its own layout).
@@ -222,6 +233,51 @@ TEST(Decoder, SmallModelsArePackedWhereThePathCan) {
   ASSERT_TRUE(m.ok());
   if ((*m)->kernels().pack_tile == nullptr) GTEST_SKIP() << "this path does not pack";
   EXPECT_GT((*m)->packed_bytes(), (*m)->weight_bytes() / 2);  // 1.5 MB fits any last-level cache
+}
+
+// A model that does not fit the cache packs only the matrices whose tiles are
+// hardly larger than their rows (kPackGrowth), and never a tied output.
+TEST(Decoder, StreamedModelsPackOnlyMatricesThatStayAboutTheirSize) {
+  TANDEM_REQUIRE_FIXTURES("models/MANIFEST.json");
+  int checked = 0, streamed_packed = 0;
+  const json fixtures = manifest();
+  for (Isa isa : simd_paths())
+    for (const json& fx : fixtures["fixtures"]) {
+      const std::string file = fx["file"];
+      SCOPED_TRACE(file + " on " + std::string(isa_name(isa)));
+      auto m = DecoderModel::load(models_dir() + file, options(isa, std::nullopt, std::nullopt, size_t{0}));
+      ASSERT_TRUE(m.ok()) << m.error().message;
+      auto all = DecoderModel::load(models_dir() + file, options(isa, std::nullopt, std::nullopt, size_t{1} << 40));
+      ASSERT_TRUE(all.ok());
+      const DecoderModel& d = **m;
+      uint64_t expect = 0;
+      auto check = [&](const WeightView& w, const WeightView& w_all, bool tied) {
+        const uint64_t rows = w.row_stride * static_cast<uint64_t>(w.n_out);
+        const uint64_t tiles = (packed_matrix_bytes(d.kernels(), w) + 63) / 64 * 64;
+        const bool want = !tied && tiles > 0 && static_cast<double>(tiles) <= kPackGrowth * static_cast<double>(rows);
+        EXPECT_EQ(w.packed != nullptr, want) << ggml_type_name(w.type) << ": tiles " << tiles << " bytes, rows " << rows;
+        EXPECT_EQ(w_all.packed != nullptr, tiles > 0);  // fits the cache: every quantized matrix
+        if (want) expect += tiles;
+      };
+      for (size_t il = 0; il < d.layers().size(); ++il) {
+        const LayerWeights& L = d.layers()[il];
+        const LayerWeights& A = (*all)->layers()[il];
+        check(L.wq, A.wq, false);
+        check(L.wk, A.wk, false);
+        check(L.wv, A.wv, false);
+        check(L.wo, A.wo, false);
+        check(L.ffn_gate, A.ffn_gate, false);
+        check(L.ffn_up, A.ffn_up, false);
+        check(L.ffn_down, A.ffn_down, false);
+      }
+      check(d.output(), (*all)->output(), d.config().tied_output);
+      EXPECT_EQ(d.packed_bytes(), expect);
+      checked += d.kernels().pack_tile != nullptr;
+      if (expect > 0) expect_same_logits(d, **all);
+      streamed_packed += expect > 0;
+    }
+  if (checked == 0) GTEST_SKIP() << "no kernel path of this CPU packs";
+  EXPECT_GT(streamed_packed, 0) << "no fixture has a matrix worth packing when streamed (Q8_0 has)";
 }
 
 TEST(Decoder, IncrementalEqualsBatchAndRollbackReplays) {

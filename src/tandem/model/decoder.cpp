@@ -156,7 +156,7 @@ Result<std::shared_ptr<const DecoderModel>> DecoderModel::load(const std::string
     }
     m->layers_.push_back(std::move(L));
   }
-  if (auto st = m->pack_matrices(opt.pack); !st) return make_error(path, ": ", st.error().message);
+  if (auto st = m->pack_matrices(opt.pack, opt.cache_bytes.value_or(last_level_cache_bytes())); !st) return make_error(path, ": ", st.error().message);
   if (auto st = m->copy_matrices(opt.copy); !st) return make_error(path, ": ", st.error().message);
   return std::shared_ptr<const DecoderModel>(std::move(m));
 }
@@ -171,15 +171,28 @@ std::vector<WeightView*> DecoderModel::token_matrices() {
 
 namespace {
 size_t round_line(size_t n) { return (n + 63) / 64 * 64; }
+// Packing and copying take the mapped weights this many bytes at a time, releasing each piece when done.
+constexpr size_t kReleaseChunk = size_t{4} << 20;
 }  // namespace
 
-Status DecoderModel::pack_matrices(std::optional<bool> want) {
+Status DecoderModel::pack_matrices(std::optional<bool> want, size_t cache_bytes) {
   if (!kernels_.pack_tile || want == false) return {};
-  const std::vector<WeightView*> ws = token_matrices();
+  std::vector<WeightView*> ws = token_matrices();
   auto tiles_bytes = [&](const WeightView& w) { return round_line(packed_matrix_bytes(kernels_, w)); };
   size_t total = 0;
   for (const WeightView* w : ws) total += tiles_bytes(*w);
-  if (total == 0 || (!want && total > last_level_cache_bytes())) return {};
+  if (total == 0) return {};
+  if (!want && total > cache_bytes) {
+    // Streamed from memory: only the matrices whose tiles are hardly larger than
+    // their rows, and not a tied output (its rows, the embeddings, would stay
+    // besides: a large copy more at this size).
+    std::erase_if(ws, [&](const WeightView* w) {
+      return w == &token_embd_ || static_cast<double>(tiles_bytes(*w)) > kPackGrowth * static_cast<double>(w->row_stride * static_cast<size_t>(w->n_out));
+    });
+    total = 0;
+    for (const WeightView* w : ws) total += tiles_bytes(*w);
+    if (total == 0) return {};
+  }
   auto buf = PageBuffer::allocate(total);
   if (!buf) return buf.error();
   packed_ = std::move(*buf);
@@ -188,11 +201,23 @@ Status DecoderModel::pack_matrices(std::optional<bool> want) {
     const size_t n = tiles_bytes(*w);
     if (n == 0) continue;
     uint8_t* out = packed_.data() + at;
-    pack_weights(kernels_, *w, out);
+    // The rows are read no more (but for a tied output: its rows are the embeddings):
+    // packed a few MiB at a time, each piece released once packed, so that no part
+    // of the weights is held twice.
+    const bool release = w != &token_embd_;
+    const int64_t pr = kernels_.pack_rows;
+    const int64_t step = pr * std::max<int64_t>(1, static_cast<int64_t>(kReleaseChunk / (w->row_stride * static_cast<size_t>(pr))));
+    const size_t tb = packed_tile_bytes(kernels_, w->type, w->n_in);
+    for (int64_t r = 0; r < w->n_out; r += step) {
+      WeightView part = *w;
+      part.data = w->row(r);
+      part.n_out = std::min(step, w->n_out - r);
+      pack_weights(kernels_, part, out + static_cast<size_t>(r / pr) * tb);
+      if (release) file_.release(part.data, w->row_stride * static_cast<size_t>(part.n_out));
+    }
+    if (release) file_.release(w->data, w->row_stride * static_cast<size_t>(w->n_out));  // pages across two pieces
     w->packed = out;
     at += n;
-    // The rows are read no more (but for a tied output: its rows are the embeddings).
-    if (w != &token_embd_) file_.release(w->data, w->row_stride * static_cast<size_t>(w->n_out));
   }
   return {};
 }
@@ -215,9 +240,8 @@ Status DecoderModel::copy_matrices(std::optional<bool> want) {
     const size_t n = w->row_stride * static_cast<size_t>(w->n_out);
     uint8_t* out = copied_.data() + at;
     // A few MiB at a time, each released once copied, so that no part of the weights is held twice.
-    constexpr size_t kChunk = size_t{4} << 20;
-    for (size_t off = 0; off < n; off += kChunk) {
-      const size_t len = std::min(kChunk, n - off);
+    for (size_t off = 0; off < n; off += kReleaseChunk) {
+      const size_t len = std::min(kReleaseChunk, n - off);
       std::memcpy(out + off, w->data + off, len);
       file_.release(w->data + off, len);
     }

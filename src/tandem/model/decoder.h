@@ -32,17 +32,26 @@ struct LayerWeights {
   WeightView ffn_gate, ffn_up, ffn_down; // gate/up: n_out n_ff, down: n_out n_embd
 };
 
+// Measured with `tandem bench --pack on|off` on 125M Q8_0, 2 threads: AVX-512
+// (tiles 1.06x the rows) tg 290-309 -> 334-349 t/s, AVX2 (1.18x) 200-201 ->
+// 290-296. Q4_0's tiles take twice its rows: 641-660 -> 332-335 on AVX-512.
+inline constexpr double kPackGrowth = 1.2;
+
 struct DecoderLoadOptions {
   // The kernel path (tensor/kernels.h); unset: the best this CPU offers. A path
   // the CPU lacks is an error (tests and benchmarks force each path this way).
   std::optional<Isa> isa;
   // Keep the quantized matrices decoded in the kernels' tile layout (where the
-  // path has one, Kernels::pack_tile). Unset: when the packed matrices fit
-  // in the last-level cache (a model that stays in cache spends most of a
-  // token decoding weights; one that streams from memory reads fewer bytes
-  // unpacked). The packed copy is private memory; the mapped pages of a
+  // path has one, Kernels::pack_tile). Unset: all of them when the packed
+  // matrices fit in the last-level cache (a model that stays in cache spends
+  // most of a token decoding weights), and otherwise each matrix whose tiles
+  // take at most kPackGrowth times its GGUF bytes (a model that streams from
+  // memory reads its tiles at about the same rate as its rows, and then skips
+  // the decoding). The packed copy is private memory; the mapped pages of a
   // packed matrix are released, so that it is not held twice.
   std::optional<bool> pack;
+  // The last-level cache size that `pack` plans for; unset: this CPU's (sysfs).
+  std::optional<size_t> cache_bytes;
   // Copy the matrices that are not packed out of the mapping into private
   // memory advised for huge pages (base/page_buffer.h), releasing their mapped
   // pages as each is copied. Streaming weights from huge pages is faster
@@ -79,7 +88,7 @@ class DecoderModel {
   // The matrices one token reads in full: every layer's, then the output head.
   std::vector<WeightView*> token_matrices();
   // Packs the quantized matrices (DecoderLoadOptions::pack) and points their views at the copies.
-  Status pack_matrices(std::optional<bool> want);
+  Status pack_matrices(std::optional<bool> want, size_t cache_bytes);
   // Copies the matrices left unpacked (DecoderLoadOptions::copy) and points their views at the copies.
   Status copy_matrices(std::optional<bool> want);
   GgufFile file_;
