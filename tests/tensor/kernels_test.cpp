@@ -284,7 +284,7 @@ TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
           tile::pack_weight_group(gp, bs, tiles4[0].b + j * tile_bytes + g * tile::weight_group_bytes(bs));
         }
       if (n_rows == tile::kWideRows)
-        tile::interleave_wide(tiles4[0].b, G, bs, !tile::offset_only(t), want[0].b);
+        tile::interleave_wide(tiles4[0].b, G, tile::wide_form(t), want[0].b);
       else
         want = tiles4;
       for (size_t off = 0; off < bytes; off += 64)
@@ -295,47 +295,58 @@ TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
 }
 
 // The wide layout, spelled out for one row and block: lane R of block b's quad i is
-// row R's codes 4i..4i+3 of that block, and d / m follow the same lanes.
+// row R's codes 4i..4i+3 of that block (with nibbles: quad i in the low nibbles
+// and quad i + Q / 2 in the high ones), and d / m follow the same lanes.
 TEST(WideTile, LaneIsRow) {
   const int bs = 32, Q = tile::quads(bs);
   const int64_t G = 2;
   const size_t wgb = tile::weight_group_bytes(bs), tile_bytes = G * wgb;
-  std::vector<AffineGroup> grp(16 * G);
-  std::vector<Activations::Line> tiles4(4 * tile_bytes / 64), wide(4 * tile_bytes / 64);
-  for (int row = 0; row < 16; ++row)
-    for (int64_t g = 0; g < G; ++g) {
-      AffineGroup& a = grp[static_cast<size_t>(row * G + g)];
-      for (int e = 0; e < 4 * bs; ++e) a.q[e] = static_cast<uint8_t>(row * 7 + g * 3 + e);
-      for (int b = 0; b < 4; ++b) {
-        a.d[b] = static_cast<float>(row * 100 + g * 10 + b);
-        a.m[b] = -a.d[b];
-      }
-    }
-  for (int j = 0; j < 4; ++j)
-    for (int64_t g = 0; g < G; ++g) {
-      const AffineGroup* gp[4];
-      for (int r = 0; r < 4; ++r) gp[r] = &grp[static_cast<size_t>((4 * j + r) * G + g)];
-      tile::pack_weight_group(gp, bs, tiles4[0].b + j * tile_bytes + g * wgb);
-    }
-  for (bool with_min : {true, false}) {  // m left out for offset-only types
-    tile::interleave_wide(tiles4[0].b, G, bs, with_min, wide[0].b);
-    const size_t unit_bytes = tile::wide_block_bytes(bs, with_min);
-    EXPECT_EQ(unit_bytes, with_min ? wgb : wgb - 64);
-    for (int64_t g = 0; g < G; ++g)
-      for (int b = 0; b < 4; ++b) {
-        const uint8_t* unit = wide[0].b + (g * 4 + b) * unit_bytes;
-        for (int row = 0; row < 16; ++row) {
-          const AffineGroup& a = grp[static_cast<size_t>(row * G + g)];
-          for (int i = 0; i < Q; ++i)
-            ASSERT_EQ(std::memcmp(unit + i * 64 + row * 4, a.q + b * bs + 4 * i, 4), 0) << row << " " << b << " " << i;
-          float d, m;
-          std::memcpy(&d, unit + Q * 64 + row * 4, 4);
-          EXPECT_EQ(d, a.d[b]);
-          if (!with_min) continue;
-          std::memcpy(&m, unit + Q * 64 + 64 + row * 4, 4);
-          EXPECT_EQ(m, a.m[b]);
+  for (bool nibbles : {false, true}) {
+    std::vector<AffineGroup> grp(16 * G);
+    std::vector<Activations::Line> tiles4(4 * tile_bytes / 64), wide(4 * tile_bytes / 64);
+    for (int row = 0; row < 16; ++row)
+      for (int64_t g = 0; g < G; ++g) {
+        AffineGroup& a = grp[static_cast<size_t>(row * G + g)];
+        for (int e = 0; e < 4 * bs; ++e) a.q[e] = static_cast<uint8_t>((row * 7 + g * 3 + e) % (nibbles ? 16 : 256));
+        for (int b = 0; b < 4; ++b) {
+          a.d[b] = static_cast<float>(row * 100 + g * 10 + b);
+          a.m[b] = -a.d[b];
         }
       }
+    for (int j = 0; j < 4; ++j)
+      for (int64_t g = 0; g < G; ++g) {
+        const AffineGroup* gp[4];
+        for (int r = 0; r < 4; ++r) gp[r] = &grp[static_cast<size_t>((4 * j + r) * G + g)];
+        tile::pack_weight_group(gp, bs, tiles4[0].b + j * tile_bytes + g * wgb);
+      }
+    for (bool with_min : {true, false}) {  // m left out for offset-only types
+      const tile::WideForm f{bs, with_min, nibbles};
+      tile::interleave_wide(tiles4[0].b, G, f, wide[0].b);
+      const size_t unit_bytes = tile::wide_block_bytes(f);
+      const size_t codes = nibbles ? Q * 32 : Q * 64;
+      EXPECT_EQ(unit_bytes, wgb - (with_min ? 0 : 64) - (nibbles ? Q * 32 : 0));
+      for (int64_t g = 0; g < G; ++g)
+        for (int b = 0; b < 4; ++b) {
+          const uint8_t* unit = wide[0].b + (g * 4 + b) * unit_bytes;
+          for (int row = 0; row < 16; ++row) {
+            const AffineGroup& a = grp[static_cast<size_t>(row * G + g)];
+            for (int i = 0; i < Q; ++i)
+              for (int k = 0; k < 4; ++k) {
+                const uint8_t want = a.q[b * bs + 4 * i + k];
+                const uint8_t byte = unit[(nibbles ? i % (Q / 2) : i) * 64 + row * 4 + k];
+                const uint8_t got = !nibbles ? byte : i < Q / 2 ? byte & 15 : byte >> 4;
+                ASSERT_EQ(got, want) << "row " << row << " block " << b << " quad " << i << " byte " << k
+                                     << (nibbles ? " (nibbles)" : "");
+              }
+            float d, m;
+            std::memcpy(&d, unit + codes + row * 4, 4);
+            EXPECT_EQ(d, a.d[b]);
+            if (!with_min) continue;
+            std::memcpy(&m, unit + codes + 64 + row * 4, 4);
+            EXPECT_EQ(m, a.m[b]);
+          }
+        }
+    }
   }
 }
 

@@ -36,6 +36,11 @@ constexpr int code_offset_shift(GgmlType t) {
     default: return -1;
   }
 }
+// The types whose codes q are all below 16 (Q4_0, Q4_1, Q4_K), so that two fit
+// in a byte.
+constexpr bool four_bit_codes(GgmlType t) {
+  return t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q4_K;
+}
 template <GgmlType T>
 inline constexpr int affine_block_size_v = T == GgmlType::Q6_K ? 16 : kQK;
 

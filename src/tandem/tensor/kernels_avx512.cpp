@@ -851,42 +851,74 @@ T512 __attribute__((noinline)) void gen_small_batch(const WeightView& w, const A
 // shuffle measured at +37% per VNNI. Every batch size against packed weights,
 // and batches over kMaxTokens against GGUF rows, run here.
 
-// Four 4-row tiles (tile j at tiles4 + j * G * wgb) into one wide tile: per
-// group, each of the Q + 2 vectors (quads, then d and m; lanes (r, b); m left
-// out without with_min) of the four tiles goes through a dword transpose (lane
-// form (b, r)) and a 128-bit transpose across the tiles, giving block b's
-// vector with lane 4j + r.
-template <int bs, bool with_min>
+// Four 4-row tiles (tile j at tiles4 + j * G * wgb) into one wide tile of form
+// F (tile.h): per group, each of the Q + 2 vectors (quads, then d and m; lanes
+// (r, b); m left out without F.with_min) of the four tiles goes through a dword
+// transpose (lane form (b, r)) and a 128-bit transpose across the tiles, giving
+// block b's vector with lane 4j + r; with F.nibbles, quad i + Q / 2 then goes
+// into the high nibbles of quad i.
+// Vector v of a group (src) of the four 4-row tiles (tb bytes apart), as the
+// four blocks' vectors with lane R = row R.
+T512_INLINE void wide_by_block(const uint8_t* src, size_t tb, int v, __m512i* byb) {
+  transpose_4x128(lanes_to_quads(_mm512_load_si512(src + v * 64)), lanes_to_quads(_mm512_load_si512(src + tb + v * 64)),
+                  lanes_to_quads(_mm512_load_si512(src + 2 * tb + v * 64)),
+                  lanes_to_quads(_mm512_load_si512(src + 3 * tb + v * 64)), byb);
+}
+
+template <tile::WideForm F>
 T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out) {
-  constexpr int Q = tile::quads(bs);
-  constexpr size_t wgb = tile::weight_group_bytes(bs), wbb = tile::wide_block_bytes(bs, with_min);
+  constexpr int Q = tile::quads(F.bs);
+  constexpr size_t wgb = tile::weight_group_bytes(F.bs), wbb = tile::wide_block_bytes(F);
+  constexpr size_t codes = static_cast<size_t>(Q) * (F.nibbles ? 32 : 64);
   const size_t tb = static_cast<size_t>(G) * wgb;
   for (int64_t g = 0; g < G; ++g) {
     const uint8_t* src = tiles4 + static_cast<size_t>(g) * wgb;
     uint8_t* dst = out + static_cast<size_t>(g) * 4 * wbb;
-#pragma GCC unroll 10
-    for (int v = 0; v < Q + (with_min ? 2 : 1); ++v) {
-      __m512i byb[4];
-      transpose_4x128(lanes_to_quads(_mm512_load_si512(src + v * 64)),
-                      lanes_to_quads(_mm512_load_si512(src + tb + v * 64)),
-                      lanes_to_quads(_mm512_load_si512(src + 2 * tb + v * 64)),
-                      lanes_to_quads(_mm512_load_si512(src + 3 * tb + v * 64)), byb);
+    if constexpr (F.nibbles) {
 #pragma GCC unroll 4
-      for (int b = 0; b < 4; ++b) _mm512_store_si512(dst + b * wbb + v * 64, byb[b]);
+      for (int i = 0; i < Q / 2; ++i) {
+        __m512i lo[4], hi[4];
+        wide_by_block(src, tb, i, lo);
+        wide_by_block(src, tb, i + Q / 2, hi);
+#pragma GCC unroll 4
+        for (int b = 0; b < 4; ++b)  // codes below 16: the shift moves no bit across a byte
+          _mm512_store_si512(dst + b * wbb + i * 64, _mm512_or_si512(lo[b], _mm512_slli_epi16(hi[b], 4)));
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int i = 0; i < Q; ++i) {
+        __m512i byb[4];
+        wide_by_block(src, tb, i, byb);
+#pragma GCC unroll 4
+        for (int b = 0; b < 4; ++b) _mm512_store_si512(dst + b * wbb + i * 64, byb[b]);
+      }
+    }
+#pragma GCC unroll 2
+    for (int v = 0; v < (F.with_min ? 2 : 1); ++v) {
+      __m512i byb[4];
+      wide_by_block(src, tb, Q + v, byb);
+#pragma GCC unroll 4
+      for (int b = 0; b < 4; ++b) _mm512_store_si512(dst + b * wbb + codes + v * 64, byb[b]);
     }
   }
 }
 
-// 16 rows, as four 4-row quarters, into one wide tile through `tiles4`
-// (4 * G * wgb bytes of scratch).
+// The wide form of W's packed weights, and the plain (8-bit) one its scratch tiles take.
 template <GgmlType W>
+inline constexpr tile::WideForm kPackedForm{affine_block_size_v<W>, kOffsetShift<W> < 0, four_bit_codes(W)};
+template <GgmlType W>
+inline constexpr tile::WideForm kScratchForm{affine_block_size_v<W>, kOffsetShift<W> < 0, false};
+
+// 16 rows, as four 4-row quarters, into one wide tile of form F through `tiles4`
+// (4 * G * wgb bytes of scratch).
+template <GgmlType W, tile::WideForm F>
 T512_INLINE void pack_wide(const Rows (&quarters)[tile::kWideRows / tile::kRows], int64_t n_in, uint8_t* tiles4,
                            uint8_t* out) {
   constexpr int bs = affine_block_size_v<W>;
   const int64_t G = affine_groups(W, n_in);
   const size_t tb = static_cast<size_t>(G) * tile::weight_group_bytes(bs);
   for (int j = 0; j < tile::kWideRows / tile::kRows; ++j) pack_tile<W>(quarters[j], n_in, tiles4 + j * tb);
-  interleave_wide<bs, kOffsetShift<W> < 0>(tiles4, G, out);
+  interleave_wide<F>(tiles4, G, out);
 }
 
 T512_INLINE __m512i bcast_dword(const uint8_t* p) {
@@ -895,22 +927,35 @@ T512_INLINE __m512i bcast_dword(const uint8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-// One wide tile (G groups) against T tokens (T <= 5: 4T float + T integer
-// accumulators fit the registers). Per token and block the float operations
-// of group_epilogue, into one accumulator per block position b, summed at the
-// end as store_rows does: results equal the 4-row kernels' bit for bit. One or
-// two tokens split each block's integer sum over two dependency chains (exact,
-// so the result is the same), since one chain of Q dots waits on latency.
-template <int Q, int ZS, int T>
+// One wide tile of form F (G groups) against T tokens (T <= 5: 4T float + T
+// integer accumulators fit the registers). Per token and block the float
+// operations of group_epilogue, into one accumulator per block position b,
+// summed at the end as store_rows does: results equal the 4-row kernels' bit for
+// bit. One or two tokens split each block's integer sum over two dependency
+// chains (exact, so the result is the same), since one chain of Q dots waits on
+// latency. Nibble codes come out with an AND (low) and a shift and an AND (high).
+// One quad of 16 rows (wq) against T tokens' activation dwords (at a, astride
+// apart), into integer chain k % C.
+template <int T, int C>
+T512_INLINE void wide_dots(__m512i (&s)[T][C], int k, __m512i wq, const uint8_t* a, size_t astride) {
+#pragma GCC unroll 5
+  for (int t = 0; t < T; ++t) s[t][k % C] = _mm512_dpbusd_epi32(s[t][k % C], wq, bcast_dword(a + t * astride));
+}
+
+template <tile::WideForm F, int ZS, int T>
 T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t astride, float* y, int64_t ldy,
                       int nr) {
-  constexpr size_t wbb = tile::wide_block_bytes(4 * Q, ZS < 0), agb = tile::act_group_bytes(4 * Q);
+  constexpr int Q = tile::quads(F.bs);
+  constexpr size_t wbb = tile::wide_block_bytes(F), agb = tile::act_group_bytes(F.bs);
+  constexpr size_t codes = static_cast<size_t>(Q) * (F.nibbles ? 32 : 64);
   constexpr int C = T <= 2 ? 2 : 1;  // integer chains per token
+  static_assert(F.with_min == (ZS < 0));
   __m512 acc[T][4];
 #pragma GCC unroll 5
   for (int t = 0; t < T; ++t)
 #pragma GCC unroll 4
     for (int b = 0; b < 4; ++b) acc[t][b] = _mm512_setzero_ps();
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (int64_t g = 0; g < G; ++g) {
     const uint8_t* ag = act + g * agb;
 #pragma GCC unroll 4
@@ -921,18 +966,23 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
       for (int t = 0; t < T; ++t)
 #pragma GCC unroll 2
         for (int c = 0; c < C; ++c) s[t][c] = _mm512_setzero_si512();
+      if constexpr (F.nibbles) {
+#pragma GCC unroll 4
+        for (int i = 0; i < Q / 2; ++i) {
+          const __m512i v = _mm512_load_si512(wb + i * 64);
+          wide_dots<T, C>(s, 2 * i, _mm512_and_si512(v, m4), ag + i * 16 + b * 4, astride);  // chains as quads 2i, 2i + 1
+          wide_dots<T, C>(s, 2 * i + 1, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), ag + (i + Q / 2) * 16 + b * 4,
+                          astride);
+        }
+      } else {
 #pragma GCC unroll 8
-      for (int i = 0; i < Q; ++i) {
-        const __m512i wq = _mm512_load_si512(wb + i * 64);
-#pragma GCC unroll 5
-        for (int t = 0; t < T; ++t)
-          s[t][i % C] = _mm512_dpbusd_epi32(s[t][i % C], wq, bcast_dword(ag + t * astride + i * 16 + b * 4));
+        for (int i = 0; i < Q; ++i) wide_dots<T, C>(s, i, _mm512_load_si512(wb + i * 64), ag + i * 16 + b * 4, astride);
       }
       if constexpr (C == 2) {
 #pragma GCC unroll 2
         for (int t = 0; t < T; ++t) s[t][0] = _mm512_add_epi32(s[t][0], s[t][1]);
       }
-      const __m512 dw = _mm512_load_ps(reinterpret_cast<const float*>(wb + Q * 64));
+      const __m512 dw = _mm512_load_ps(reinterpret_cast<const float*>(wb + codes));
       if constexpr (ZS >= 0) {
 #pragma GCC unroll 5
         for (int t = 0; t < T; ++t) {
@@ -941,7 +991,7 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
                                           _mm512_set1_ps(reinterpret_cast<const float*>(as)[b]));
         }
       } else {
-        const __m512 mw = _mm512_load_ps(reinterpret_cast<const float*>(wb + Q * 64 + 64));
+        const __m512 mw = _mm512_load_ps(reinterpret_cast<const float*>(wb + codes + 64));
 #pragma GCC unroll 5
         for (int t = 0; t < T; ++t) {
           const float* af = reinterpret_cast<const float*>(ag + t * astride + Q * 16);
@@ -959,34 +1009,31 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
 
 // Every token against one wide tile (which stays in L1): runs of 4 while more
 // than 5 remain, then the rest in one call.
-template <int Q, int ZS>
+template <tile::WideForm F, int ZS>
 T512 void run_wide(const uint8_t* wt, int64_t G, const Activations& a, float* y, int64_t ldy, int nr) {
   int64_t t = 0;
-  for (; a.n_tokens - t > 5; t += 4) wide_kernel<Q, ZS, 4>(wt, G, a.token(t), a.token_bytes, y + t * ldy, ldy, nr);
+  for (; a.n_tokens - t > 5; t += 4) wide_kernel<F, ZS, 4>(wt, G, a.token(t), a.token_bytes, y + t * ldy, ldy, nr);
   const uint8_t* at = a.token(t);
   float* yt = y + t * ldy;
   switch (a.n_tokens - t) {
-    case 1: wide_kernel<Q, ZS, 1>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
-    case 2: wide_kernel<Q, ZS, 2>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
-    case 3: wide_kernel<Q, ZS, 3>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
-    case 4: wide_kernel<Q, ZS, 4>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
-    case 5: wide_kernel<Q, ZS, 5>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 1: wide_kernel<F, ZS, 1>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 2: wide_kernel<F, ZS, 2>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 3: wide_kernel<F, ZS, 3>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 4: wide_kernel<F, ZS, 4>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
+    case 5: wide_kernel<F, ZS, 5>(wt, G, at, a.token_bytes, yt, ldy, nr); break;
     default: break;
   }
 }
 
 template <GgmlType W>
 T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0, int64_t r1) {
-  constexpr int bs = affine_block_size_v<W>;
-  constexpr int Q = tile::quads(bs);
   const int64_t G = affine_groups(W, w.n_in);
-  const size_t wide_bytes = tile::wide_tile_bytes(W, w.n_in);
-  const size_t tiles4_bytes = tile::kWideRows / tile::kRows * tile::packed_tile_bytes(W, w.n_in);
   if (w.packed && r0 % tile::kWideRows == 0) {
     // Decoded once at load: every batch size runs the wide kernel.
+    const size_t packed_bytes = tile::wide_tile_bytes(W, w.n_in);
     for (int64_t rt = r0; rt < r1; rt += tile::kWideRows)
-      run_wide<Q, kOffsetShift<W>>(w.packed + static_cast<size_t>(rt / tile::kWideRows) * wide_bytes, G, a, y + rt, ldy,
-                  static_cast<int>(std::min<int64_t>(tile::kWideRows, r1 - rt)));
+      run_wide<kPackedForm<W>, kOffsetShift<W>>(w.packed + static_cast<size_t>(rt / tile::kWideRows) * packed_bytes, G,
+                                                a, y + rt, ldy, static_cast<int>(std::min<int64_t>(tile::kWideRows, r1 - rt)));
     return;
   }
   if (a.n_tokens == 1) {
@@ -997,7 +1044,10 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
     gen_small_batch<W>(w, a, y, ldy, r0, r1);
     return;
   }
-  // Many tokens: each wide tile decoded once and shared by all of them.
+  // Many tokens: each wide tile decoded once (in the plain form, which the
+  // kernel reads without unpacking nibbles) and shared by all of them.
+  const size_t wide_bytes = static_cast<size_t>(G) * kGroupBlocks * tile::wide_block_bytes(kScratchForm<W>);
+  const size_t tiles4_bytes = tile::kWideRows / tile::kRows * tile::packed_tile_bytes(W, w.n_in);
   const size_t rb = row_bytes(W, w.n_in);
   Scratch scratch(tiles4_bytes + wide_bytes);
   uint8_t* tiles4 = scratch.data();
@@ -1007,8 +1057,9 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
     Rows quarters[tile::kWideRows / tile::kRows];  // past r1: its last row repeated
     for (int j = 0; j < tile::kWideRows / tile::kRows; ++j)
       quarters[j] = tile_rows(w, std::min(rt + j * tile::kRows, r1 - 1), r1);
-    pack_wide<W>(quarters, w.n_in, tiles4, wide);
-    run_wide<Q, kOffsetShift<W>>(wide, G, a, y + rt, ldy, static_cast<int>(std::min<int64_t>(tile::kWideRows, r1 - rt)));
+    pack_wide<W, kScratchForm<W>>(quarters, w.n_in, tiles4, wide);
+    run_wide<kScratchForm<W>, kOffsetShift<W>>(wide, G, a, y + rt, ldy,
+                                               static_cast<int>(std::min<int64_t>(tile::kWideRows, r1 - rt)));
   }
 }
 
@@ -1019,7 +1070,7 @@ T512 void pack_wide_rows(const uint8_t* const* rows, int64_t n_in, uint8_t* out)
   for (int j = 0; j < tile::kWideRows / tile::kRows; ++j)
     for (int r = 0; r < tile::kRows; ++r) quarters[j].p[r] = rows[j * tile::kRows + r];
   Scratch scratch(tile::kWideRows / tile::kRows * tile::packed_tile_bytes(W, n_in));
-  pack_wide<W>(quarters, n_in, scratch.data(), out);
+  pack_wide<W, kPackedForm<W>>(quarters, n_in, scratch.data(), out);
 }
 
 void pack_wide_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, uint8_t* out) {

@@ -28,23 +28,33 @@ void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* ou
   std::memcpy(out + nq * 64 + sizeof d, m, sizeof m);
 }
 
+WideForm wide_form(GgmlType t) { return {affine_block_size(t), !offset_only(t), four_bit_codes(t)}; }
+
 size_t wide_tile_bytes(GgmlType t, int64_t n_in) {
   if (!uses_q8a_activations(t)) return 0;
-  return static_cast<size_t>(affine_groups(t, n_in)) * kGroupBlocks *
-         wide_block_bytes(affine_block_size(t), !offset_only(t));
+  return static_cast<size_t>(affine_groups(t, n_in)) * kGroupBlocks * wide_block_bytes(wide_form(t));
 }
 
-void interleave_wide(const uint8_t* tiles4, int64_t G, int bs, bool with_min, uint8_t* out) {
-  const int nq = quads(bs);
-  const size_t wgb = weight_group_bytes(bs), tile_bytes = static_cast<size_t>(G) * wgb;
+void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out) {
+  const int nq = quads(f.bs);
+  const size_t wgb = weight_group_bytes(f.bs), tile_bytes = static_cast<size_t>(G) * wgb;
+  const size_t codes = static_cast<size_t>(nq) * (f.nibbles ? 32 : 64);
   for (int64_t g = 0; g < G; ++g)
-    for (int b = 0; b < kGroupBlocks; ++b, out += wide_block_bytes(bs, with_min))
+    for (int b = 0; b < kGroupBlocks; ++b, out += wide_block_bytes(f))
       for (int row = 0; row < kWideRows; ++row) {
         const uint8_t* src = tiles4 + static_cast<size_t>(row / kRows) * tile_bytes + static_cast<size_t>(g) * wgb;
         const int r = row % kRows;
-        for (int i = 0; i < nq; ++i) std::memcpy(out + i * 64 + row * 4, src + i * 64 + r * 16 + b * 4, 4);
-        for (int v = 0; v < (with_min ? 2 : 1); ++v)  // d, then m: float lane r*4+b -> lane row
-          std::memcpy(out + nq * 64 + v * 64 + row * 4, src + nq * 64 + v * 64 + (r * 4 + b) * 4, 4);
+        auto code = [&](int i, int k) { return src[i * 64 + r * 16 + b * 4 + k]; };  // quad i, byte k
+        if (f.nibbles) {
+          for (int i = 0; i < nq / 2; ++i)
+            for (int k = 0; k < 4; ++k)
+              out[i * 64 + row * 4 + k] = static_cast<uint8_t>(code(i, k) | code(i + nq / 2, k) << 4);
+        } else {
+          for (int i = 0; i < nq; ++i)
+            for (int k = 0; k < 4; ++k) out[i * 64 + row * 4 + k] = code(i, k);
+        }
+        for (int v = 0; v < (f.with_min ? 2 : 1); ++v)  // d, then m: float lane r*4+b -> lane row
+          std::memcpy(out + codes + v * 64 + row * 4, src + nq * 64 + v * 64 + (r * 4 + b) * 4, 4);
       }
 }
 

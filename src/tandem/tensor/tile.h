@@ -24,7 +24,11 @@
 // Per group, for each block b = 0..3 (wide_block_bytes each):
 //   uint8 q[Q][16 rows][4]; float d[16], m[16]      lane R = row R's block b
 // where m is left out for the types whose m is -z * d (the kernels take that
-// offset from the activations' code sums).
+// offset from the activations' code sums), and the types whose codes fit in 4
+// bits (four_bit_codes: Q4_0, Q4_1, Q4_K) keep two quads per byte,
+//   uint8 q[Q / 2][16 rows][4]      low nibble quad i, high nibble quad i + Q / 2
+// (for Q4_0 and Q4_1 that is the GGUF block's own pairing of element e with
+// e + 16), so that their tiles stay near the size of their GGUF rows.
 // One dot instruction then advances 16 rows of one block by 4 elements against
 // the activations' dword (quad i, block b), broadcast to every lane, which costs
 // no shuffle (a 128-bit broadcast does). Per row and block the kernels run the
@@ -58,8 +62,15 @@ size_t packed_tile_bytes(GgmlType t, int64_t n_in);
 // Whether a type's m is -z * d (code_offset_shift in affine.h), so that wide
 // tiles leave it out.
 constexpr bool offset_only(GgmlType t) { return code_offset_shift(t) >= 0; }
-constexpr size_t wide_block_bytes(int bs, bool with_min) {
-  return static_cast<size_t>(quads(bs)) * 64 + (with_min ? 2 : 1) * 16 * sizeof(float);
+// How a type's wide tile stores a block: m kept (not offset_only), codes as nibbles.
+struct WideForm {
+  int bs = 0;
+  bool with_min = true;
+  bool nibbles = false;
+};
+WideForm wide_form(GgmlType t);
+constexpr size_t wide_block_bytes(WideForm f) {
+  return static_cast<size_t>(quads(f.bs)) * (f.nibbles ? 32 : 64) + (f.with_min ? 2 : 1) * 16 * sizeof(float);
 }
 // Bytes of one wide tile (16 rows) of a whole weight row range; 0 for floats.
 size_t wide_tile_bytes(GgmlType t, int64_t n_in);
@@ -69,8 +80,8 @@ size_t wide_tile_bytes(GgmlType t, int64_t n_in);
 // rows[r]: the decoded group of row r (rows past the end may repeat a row).
 void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* out);
 // The wide tile of 16 rows from their four 4-row tiles (tiles4: tile j of G
-// groups at tiles4 + j * G * weight_group_bytes(bs)), G groups; m kept where with_min.
-void interleave_wide(const uint8_t* tiles4, int64_t G, int bs, bool with_min, uint8_t* out);
+// groups at tiles4 + j * G * weight_group_bytes(f.bs)), G groups, in form f.
+void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out);
 // One token's activations (n elements, quantize_row_q8a blocks) for weight
 // block size bs: affine_groups(n) groups of act_group_bytes(bs).
 void pack_act_row(const BlockQ8A* a, int64_t n, int bs, uint8_t* out);
