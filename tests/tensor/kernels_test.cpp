@@ -283,9 +283,10 @@ TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
                                 k_.isa == Isa::Avx2 && t == GgmlType::Q8_0, grp[r]);
           tile::pack_weight_group(gp, bs, tiles4[0].b + j * tile_bytes + g * tile::weight_group_bytes(bs));
         }
-      if (n_rows == tile::kWideRows)
+      if (n_rows == tile::kWideRows) {
         tile::interleave_wide(tiles4[0].b, G, tile::wide_form(t), want[0].b);
-      else
+        if (tile::wide_form(t).k_scales) tile::pack_wide_k_scales(rows.data(), n_in, want[0].b);
+      } else
         want = tiles4;
       for (size_t off = 0; off < bytes; off += 64)
         ASSERT_EQ(std::memcmp(got[0].b + off, want[0].b + off, 64), 0)

@@ -869,11 +869,11 @@ template <tile::WideForm F>
 T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out) {
   constexpr int Q = tile::quads(F.bs);
   constexpr size_t wgb = tile::weight_group_bytes(F.bs), wbb = tile::wide_block_bytes(F);
-  constexpr size_t codes = static_cast<size_t>(Q) * (F.nibbles ? 32 : 64);
+  constexpr size_t codes = tile::wide_codes_bytes(F);
   const size_t tb = static_cast<size_t>(G) * wgb;
   for (int64_t g = 0; g < G; ++g) {
     const uint8_t* src = tiles4 + static_cast<size_t>(g) * wgb;
-    uint8_t* dst = out + static_cast<size_t>(g) * 4 * wbb;
+    uint8_t* dst = out + static_cast<size_t>(g) * tile::wide_group_bytes(F);
     if constexpr (F.nibbles) {
 #pragma GCC unroll 4
       for (int i = 0; i < Q / 2; ++i) {
@@ -893,6 +893,7 @@ T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out)
         for (int b = 0; b < 4; ++b) _mm512_store_si512(dst + b * wbb + i * 64, byb[b]);
       }
     }
+    if constexpr (F.k_scales) continue;  // pack_wide_k_scales writes them
 #pragma GCC unroll 2
     for (int v = 0; v < (F.with_min ? 2 : 1); ++v) {
       __m512i byb[4];
@@ -905,7 +906,8 @@ T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out)
 
 // The wide form of W's packed weights, and the plain (8-bit) one its scratch tiles take.
 template <GgmlType W>
-inline constexpr tile::WideForm kPackedForm{affine_block_size_v<W>, kOffsetShift<W> < 0, four_bit_codes(W)};
+inline constexpr tile::WideForm kPackedForm{affine_block_size_v<W>, kOffsetShift<W> < 0, four_bit_codes(W),
+                                            W == GgmlType::Q4_K};
 template <GgmlType W>
 inline constexpr tile::WideForm kScratchForm{affine_block_size_v<W>, kOffsetShift<W> < 0, false};
 
@@ -947,9 +949,10 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
                       int nr) {
   constexpr int Q = tile::quads(F.bs);
   constexpr size_t wbb = tile::wide_block_bytes(F), agb = tile::act_group_bytes(F.bs);
-  constexpr size_t codes = static_cast<size_t>(Q) * (F.nibbles ? 32 : 64);
+  constexpr size_t codes = tile::wide_codes_bytes(F);
   constexpr int C = T <= 2 ? 2 : 1;  // integer chains per token
   static_assert(F.with_min == (ZS < 0));
+  static_assert(!F.k_scales || (F.with_min && F.nibbles));
   __m512 acc[T][4];
 #pragma GCC unroll 5
   for (int t = 0; t < T; ++t)
@@ -958,9 +961,16 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (int64_t g = 0; g < G; ++g) {
     const uint8_t* ag = act + g * agb;
+    const uint8_t* wg = wt + g * tile::wide_group_bytes(F);
+    const uint8_t* tail = wg + 4 * wbb;  // k-scales
+    __m512 dsup = _mm512_setzero_ps(), msup = _mm512_setzero_ps();  // k-scales: the rows' d and dmin
+    if constexpr (F.k_scales) {
+      dsup = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(tail)));
+      msup = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(tail + 32)));
+    }
 #pragma GCC unroll 4
     for (int b = 0; b < 4; ++b) {
-      const uint8_t* wb = wt + (g * 4 + b) * wbb;
+      const uint8_t* wb = wg + b * wbb;
       __m512i s[T][C];
 #pragma GCC unroll 5
       for (int t = 0; t < T; ++t)
@@ -982,7 +992,17 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
 #pragma GCC unroll 2
         for (int t = 0; t < T; ++t) s[t][0] = _mm512_add_epi32(s[t][0], s[t][1]);
       }
-      const __m512 dw = _mm512_load_ps(reinterpret_cast<const float*>(wb + codes));
+      __m512 dw, mw;
+      if constexpr (F.k_scales) {  // d * sc and -(dmin * mn), as k_quant_scales rounds them
+        const uint8_t* sc = tail + 64 + b * 32;
+        dw = _mm512_mul_ps(dsup, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(sc)))));
+        mw = _mm512_xor_ps(
+            _mm512_mul_ps(msup, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(sc + 16))))),
+            _mm512_set1_ps(-0.0f));
+      } else {
+        dw = _mm512_load_ps(reinterpret_cast<const float*>(wb + codes));
+        mw = F.with_min ? _mm512_load_ps(reinterpret_cast<const float*>(wb + codes + 64)) : _mm512_setzero_ps();
+      }
       if constexpr (ZS >= 0) {
 #pragma GCC unroll 5
         for (int t = 0; t < T; ++t) {
@@ -991,7 +1011,6 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
                                           _mm512_set1_ps(reinterpret_cast<const float*>(as)[b]));
         }
       } else {
-        const __m512 mw = _mm512_load_ps(reinterpret_cast<const float*>(wb + codes + 64));
 #pragma GCC unroll 5
         for (int t = 0; t < T; ++t) {
           const float* af = reinterpret_cast<const float*>(ag + t * astride + Q * 16);
@@ -1071,6 +1090,7 @@ T512 void pack_wide_rows(const uint8_t* const* rows, int64_t n_in, uint8_t* out)
     for (int r = 0; r < tile::kRows; ++r) quarters[j].p[r] = rows[j * tile::kRows + r];
   Scratch scratch(tile::kWideRows / tile::kRows * tile::packed_tile_bytes(W, n_in));
   pack_wide<W, kPackedForm<W>>(quarters, n_in, scratch.data(), out);
+  if constexpr (kPackedForm<W>.k_scales) tile::pack_wide_k_scales(rows, n_in, out);
 }
 
 void pack_wide_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, uint8_t* out) {

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "tandem/tensor/quant_blocks.h"
 #include "tandem/tensor/quants.h"
 
 namespace tandem::tile {
@@ -28,18 +29,21 @@ void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* ou
   std::memcpy(out + nq * 64 + sizeof d, m, sizeof m);
 }
 
-WideForm wide_form(GgmlType t) { return {affine_block_size(t), !offset_only(t), four_bit_codes(t)}; }
+WideForm wide_form(GgmlType t) {
+  const bool k = t == GgmlType::Q4_K;
+  return {affine_block_size(t), !offset_only(t), four_bit_codes(t), k};
+}
 
 size_t wide_tile_bytes(GgmlType t, int64_t n_in) {
   if (!uses_q8a_activations(t)) return 0;
-  return static_cast<size_t>(affine_groups(t, n_in)) * kGroupBlocks * wide_block_bytes(wide_form(t));
+  return static_cast<size_t>(affine_groups(t, n_in)) * wide_group_bytes(wide_form(t));
 }
 
 void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out) {
   const int nq = quads(f.bs);
   const size_t wgb = weight_group_bytes(f.bs), tile_bytes = static_cast<size_t>(G) * wgb;
-  const size_t codes = static_cast<size_t>(nq) * (f.nibbles ? 32 : 64);
-  for (int64_t g = 0; g < G; ++g)
+  const size_t codes = wide_codes_bytes(f);
+  for (int64_t g = 0; g < G; ++g, out += wide_group_tail(f)) {
     for (int b = 0; b < kGroupBlocks; ++b, out += wide_block_bytes(f))
       for (int row = 0; row < kWideRows; ++row) {
         const uint8_t* src = tiles4 + static_cast<size_t>(row / kRows) * tile_bytes + static_cast<size_t>(g) * wgb;
@@ -53,9 +57,27 @@ void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out)
           for (int i = 0; i < nq; ++i)
             for (int k = 0; k < 4; ++k) out[i * 64 + row * 4 + k] = code(i, k);
         }
+        if (f.k_scales) continue;
         for (int v = 0; v < (f.with_min ? 2 : 1); ++v)  // d, then m: float lane r*4+b -> lane row
           std::memcpy(out + codes + v * 64 + row * 4, src + nq * 64 + v * 64 + (r * 4 + b) * 4, 4);
       }
+  }
+}
+
+void pack_wide_k_scales(const uint8_t* const rows[kWideRows], int64_t n_in, uint8_t* out) {
+  const WideForm f = wide_form(GgmlType::Q4_K);
+  const int64_t G = affine_groups(GgmlType::Q4_K, n_in);
+  for (int64_t g = 0; g < G; ++g, out += wide_group_bytes(f))
+    for (int row = 0; row < kWideRows; ++row) {
+      BlockQ4_K blk;  // group g is half g % 2 of super-block g / 2
+      std::memcpy(&blk, rows[row] + static_cast<size_t>(g / 2) * sizeof(BlockQ4_K), sizeof blk);
+      uint8_t* tail = out + kGroupBlocks * wide_block_bytes(f);
+      std::memcpy(tail + row * 2, &blk.d, 2);
+      std::memcpy(tail + 32 + row * 2, &blk.dmin, 2);
+      for (int b = 0; b < kGroupBlocks; ++b)
+        k_scale_min(static_cast<int>(g % 2) * kGroupBlocks + b, blk.scales, tail[64 + b * 32 + row],
+                    tail[64 + b * 32 + 16 + row]);
+    }
 }
 
 void pack_act_row(const BlockQ8A* a, int64_t n, int bs, uint8_t* out) {

@@ -28,7 +28,13 @@
 // bits (four_bit_codes: Q4_0, Q4_1, Q4_K) keep two quads per byte,
 //   uint8 q[Q / 2][16 rows][4]      low nibble quad i, high nibble quad i + Q / 2
 // (for Q4_0 and Q4_1 that is the GGUF block's own pairing of element e with
-// e + 16), so that their tiles stay near the size of their GGUF rows.
+// e + 16), so that their tiles stay near the size of their GGUF rows. Q4_K
+// keeps its scales as the GGUF super-block has them ("k-scales"): a block is
+// its codes only, and after the group's four blocks come the super-block's
+// fp16 d[16], dmin[16] (lane = row), then per block the 6-bit scales and mins
+// as bytes, uint8 sc[16], mn[16] (so every code vector stays 64-byte aligned),
+// from which the kernels form d = d * sc and m = -(dmin * mn) as the decoders
+// do (one rounding each, so the same floats): 1.06x the GGUF bytes, not 1.33x.
 // One dot instruction then advances 16 rows of one block by 4 elements against
 // the activations' dword (quad i, block b), broadcast to every lane, which costs
 // no shuffle (a 128-bit broadcast does). Per row and block the kernels run the
@@ -62,16 +68,22 @@ size_t packed_tile_bytes(GgmlType t, int64_t n_in);
 // Whether a type's m is -z * d (code_offset_shift in affine.h), so that wide
 // tiles leave it out.
 constexpr bool offset_only(GgmlType t) { return code_offset_shift(t) >= 0; }
-// How a type's wide tile stores a block: m kept (not offset_only), codes as nibbles.
+// How a type's wide tile stores a block: m kept (not offset_only), codes as
+// nibbles, scales as k-scales (then with_min and nibbles too).
 struct WideForm {
   int bs = 0;
   bool with_min = true;
   bool nibbles = false;
+  bool k_scales = false;
 };
 WideForm wide_form(GgmlType t);
+constexpr size_t wide_codes_bytes(WideForm f) { return static_cast<size_t>(quads(f.bs)) * (f.nibbles ? 32 : 64); }
 constexpr size_t wide_block_bytes(WideForm f) {
-  return static_cast<size_t>(quads(f.bs)) * (f.nibbles ? 32 : 64) + (f.with_min ? 2 : 1) * 16 * sizeof(float);
+  return wide_codes_bytes(f) + (f.k_scales ? 0 : (f.with_min ? 2 : 1) * 16 * sizeof(float));
 }
+// The bytes after a group's four blocks: the k-scales (d, dmin, then sc and mn per block).
+constexpr size_t wide_group_tail(WideForm f) { return f.k_scales ? 64 + kGroupBlocks * 32 : 0; }
+constexpr size_t wide_group_bytes(WideForm f) { return kGroupBlocks * wide_block_bytes(f) + wide_group_tail(f); }
 // Bytes of one wide tile (16 rows) of a whole weight row range; 0 for floats.
 size_t wide_tile_bytes(GgmlType t, int64_t n_in);
 
@@ -80,8 +92,12 @@ size_t wide_tile_bytes(GgmlType t, int64_t n_in);
 // rows[r]: the decoded group of row r (rows past the end may repeat a row).
 void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* out);
 // The wide tile of 16 rows from their four 4-row tiles (tiles4: tile j of G
-// groups at tiles4 + j * G * weight_group_bytes(f.bs)), G groups, in form f.
+// groups at tiles4 + j * G * weight_group_bytes(f.bs)), G groups, in form f;
+// for k-scales, all but the scales (pack_wide_k_scales).
 void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out);
+// The k-scales of a wide Q4_K tile (out, as interleave_wide wrote it) from its
+// 16 GGUF rows of n_in elements.
+void pack_wide_k_scales(const uint8_t* const rows[kWideRows], int64_t n_in, uint8_t* out);
 // One token's activations (n elements, quantize_row_q8a blocks) for weight
 // block size bs: affine_groups(n) groups of act_group_bytes(bs).
 void pack_act_row(const BlockQ8A* a, int64_t n, int bs, uint8_t* out);
