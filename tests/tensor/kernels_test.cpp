@@ -285,7 +285,7 @@ TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
         }
       if (n_rows == tile::kWideRows) {
         tile::interleave_wide(tiles4[0].b, G, tile::wide_form(t), want[0].b);
-        if (tile::wide_form(t).k_scales) tile::pack_wide_k_scales(rows.data(), n_in, want[0].b);
+        if (tile::wide_form(t).k_scales) tile::pack_wide_k_scales(t, rows.data(), n_in, want[0].b);
       } else
         want = tiles4;
       for (size_t off = 0; off < bytes; off += 64)
@@ -296,19 +296,20 @@ TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
 }
 
 // The wide layout, spelled out for one row and block: lane R of block b's quad i is
-// row R's codes 4i..4i+3 of that block (with nibbles: quad i in the low nibbles
-// and quad i + Q / 2 in the high ones), and d / m follow the same lanes.
+// row R's codes 4i..4i+3 of that block (narrower codes: their low 4 bits with
+// quad i in the low nibbles and quad i + Q / 2 in the high ones, then for 6-bit
+// codes bits 4-5 of quads 4j..4j+3 in one byte), and d / m follow the same lanes.
 TEST(WideTile, LaneIsRow) {
   const int bs = 32, Q = tile::quads(bs);
   const int64_t G = 2;
   const size_t wgb = tile::weight_group_bytes(bs), tile_bytes = G * wgb;
-  for (bool nibbles : {false, true}) {
+  for (int bits : {8, 6, 4}) {
     std::vector<AffineGroup> grp(16 * G);
     std::vector<Activations::Line> tiles4(4 * tile_bytes / 64), wide(4 * tile_bytes / 64);
     for (int row = 0; row < 16; ++row)
       for (int64_t g = 0; g < G; ++g) {
         AffineGroup& a = grp[static_cast<size_t>(row * G + g)];
-        for (int e = 0; e < 4 * bs; ++e) a.q[e] = static_cast<uint8_t>((row * 7 + g * 3 + e) % (nibbles ? 16 : 256));
+        for (int e = 0; e < 4 * bs; ++e) a.q[e] = static_cast<uint8_t>((row * 7 + g * 3 + e * 5) % (1 << bits));
         for (int b = 0; b < 4; ++b) {
           a.d[b] = static_cast<float>(row * 100 + g * 10 + b);
           a.m[b] = -a.d[b];
@@ -321,11 +322,12 @@ TEST(WideTile, LaneIsRow) {
         tile::pack_weight_group(gp, bs, tiles4[0].b + j * tile_bytes + g * wgb);
       }
     for (bool with_min : {true, false}) {  // m left out for offset-only types
-      const tile::WideForm f{bs, with_min, nibbles};
+      const tile::WideForm f{bs, with_min, bits, false};
       tile::interleave_wide(tiles4[0].b, G, f, wide[0].b);
       const size_t unit_bytes = tile::wide_block_bytes(f);
-      const size_t codes = nibbles ? Q * 32 : Q * 64;
-      EXPECT_EQ(unit_bytes, wgb - (with_min ? 0 : 64) - (nibbles ? Q * 32 : 0));
+      const size_t codes = static_cast<size_t>(Q) * 8 * bits;
+      EXPECT_EQ(unit_bytes, wgb - (with_min ? 0 : 64) - static_cast<size_t>(Q) * 8 * (8 - bits));
+      EXPECT_EQ(tile::wide_group_bytes(f), 4 * unit_bytes);
       for (int64_t g = 0; g < G; ++g)
         for (int b = 0; b < 4; ++b) {
           const uint8_t* unit = wide[0].b + (g * 4 + b) * unit_bytes;
@@ -334,10 +336,12 @@ TEST(WideTile, LaneIsRow) {
             for (int i = 0; i < Q; ++i)
               for (int k = 0; k < 4; ++k) {
                 const uint8_t want = a.q[b * bs + 4 * i + k];
-                const uint8_t byte = unit[(nibbles ? i % (Q / 2) : i) * 64 + row * 4 + k];
-                const uint8_t got = !nibbles ? byte : i < Q / 2 ? byte & 15 : byte >> 4;
-                ASSERT_EQ(got, want) << "row " << row << " block " << b << " quad " << i << " byte " << k
-                                     << (nibbles ? " (nibbles)" : "");
+                auto byte = [&](int v) { return unit[v * 64 + row * 4 + k]; };
+                int got = byte(i);
+                if (bits < 8) got = i < Q / 2 ? byte(i) & 15 : byte(i - Q / 2) >> 4;
+                if (bits == 6) got |= ((byte(Q / 2 + i / 4) >> (2 * (i % 4))) & 3) << 4;
+                ASSERT_EQ(got, want) << "row " << row << " block " << b << " quad " << i << " byte " << k << ", "
+                                     << bits << "-bit codes";
               }
             float d, m;
             std::memcpy(&d, unit + codes + row * 4, 4);

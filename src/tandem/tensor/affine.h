@@ -36,10 +36,19 @@ constexpr int code_offset_shift(GgmlType t) {
     default: return -1;
   }
 }
-// The types whose codes q are all below 16 (Q4_0, Q4_1, Q4_K), so that two fit
-// in a byte.
-constexpr bool four_bit_codes(GgmlType t) {
-  return t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q4_K;
+// Bits the codes q of a quantized type take: 4 (Q4_0, Q4_1, Q4_K), 5 (Q5_0,
+// Q5_1, Q5_K), 6 (Q6_K), 8 (Q8_0).
+constexpr int code_bits(GgmlType t) {
+  switch (t) {
+    case GgmlType::Q4_0:
+    case GgmlType::Q4_1:
+    case GgmlType::Q4_K: return 4;
+    case GgmlType::Q5_0:
+    case GgmlType::Q5_1:
+    case GgmlType::Q5_K: return 5;
+    case GgmlType::Q6_K: return 6;
+    default: return 8;
+  }
 }
 template <GgmlType T>
 inline constexpr int affine_block_size_v = T == GgmlType::Q6_K ? 16 : kQK;

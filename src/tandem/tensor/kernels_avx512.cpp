@@ -855,8 +855,8 @@ T512 __attribute__((noinline)) void gen_small_batch(const WeightView& w, const A
 // F (tile.h): per group, each of the Q + 2 vectors (quads, then d and m; lanes
 // (r, b); m left out without F.with_min) of the four tiles goes through a dword
 // transpose (lane form (b, r)) and a 128-bit transpose across the tiles, giving
-// block b's vector with lane 4j + r; with F.nibbles, quad i + Q / 2 then goes
-// into the high nibbles of quad i.
+// block b's vector with lane 4j + r; narrower codes (F.code_bits) are then
+// packed as tile.h describes.
 // Vector v of a group (src) of the four 4-row tiles (tb bytes apart), as the
 // four blocks' vectors with lane R = row R.
 T512_INLINE void wide_by_block(const uint8_t* src, size_t tb, int v, __m512i* byb) {
@@ -874,23 +874,42 @@ T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out)
   for (int64_t g = 0; g < G; ++g) {
     const uint8_t* src = tiles4 + static_cast<size_t>(g) * wgb;
     uint8_t* dst = out + static_cast<size_t>(g) * tile::wide_group_bytes(F);
-    if constexpr (F.nibbles) {
-#pragma GCC unroll 4
-      for (int i = 0; i < Q / 2; ++i) {
-        __m512i lo[4], hi[4];
-        wide_by_block(src, tb, i, lo);
-        wide_by_block(src, tb, i + Q / 2, hi);
-#pragma GCC unroll 4
-        for (int b = 0; b < 4; ++b)  // codes below 16: the shift moves no bit across a byte
-          _mm512_store_si512(dst + b * wbb + i * 64, _mm512_or_si512(lo[b], _mm512_slli_epi16(hi[b], 4)));
-      }
-    } else {
+    if constexpr (F.code_bits == 8) {
 #pragma GCC unroll 8
       for (int i = 0; i < Q; ++i) {
         __m512i byb[4];
         wide_by_block(src, tb, i, byb);
 #pragma GCC unroll 4
         for (int b = 0; b < 4; ++b) _mm512_store_si512(dst + b * wbb + i * 64, byb[b]);
+      }
+    } else {
+      const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x03);
+#pragma GCC unroll 4
+      for (int i = 0; i < Q / 2; ++i) {  // low 4 bits: quad i + Q / 2 into the high nibbles of quad i
+        __m512i lo[4], hi[4];
+        wide_by_block(src, tb, i, lo);
+        wide_by_block(src, tb, i + Q / 2, hi);
+#pragma GCC unroll 4
+        for (int b = 0; b < 4; ++b)  // each masked to 4 bits: the shift moves no bit across a byte
+          _mm512_store_si512(dst + b * wbb + i * 64, _mm512_or_si512(_mm512_and_si512(lo[b], m4),
+                                                                     _mm512_slli_epi16(_mm512_and_si512(hi[b], m4), 4)));
+      }
+      if constexpr (F.code_bits == 6) {
+#pragma GCC unroll 2
+        for (int j = 0; j < Q / 4; ++j) {  // bits 4-5 of quads 4j..4j+3 at bits 2q..2q+1
+          __m512i h[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                          _mm512_setzero_si512()};
+#pragma GCC unroll 4
+          for (int q = 0; q < 4; ++q) {
+            __m512i byb[4];
+            wide_by_block(src, tb, 4 * j + q, byb);
+#pragma GCC unroll 4
+            for (int b = 0; b < 4; ++b)
+              h[b] = _mm512_or_si512(h[b], _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(byb[b], 4), m2), 2 * q));
+          }
+#pragma GCC unroll 4
+          for (int b = 0; b < 4; ++b) _mm512_store_si512(dst + b * wbb + (Q / 2 + j) * 64, h[b]);
+        }
       }
     }
     if constexpr (F.k_scales) continue;  // pack_wide_k_scales writes them
@@ -905,11 +924,13 @@ T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out)
 }
 
 // The wide form of W's packed weights, and the plain (8-bit) one its scratch tiles take.
+// (tile::wide_form at compile time; the packer test holds them equal).
 template <GgmlType W>
-inline constexpr tile::WideForm kPackedForm{affine_block_size_v<W>, kOffsetShift<W> < 0, four_bit_codes(W),
-                                            W == GgmlType::Q4_K};
+inline constexpr tile::WideForm kPackedForm{affine_block_size_v<W>, kOffsetShift<W> < 0,
+                                            code_bits(W) == 5 ? 8 : code_bits(W),
+                                            W == GgmlType::Q4_K || W == GgmlType::Q6_K};
 template <GgmlType W>
-inline constexpr tile::WideForm kScratchForm{affine_block_size_v<W>, kOffsetShift<W> < 0, false};
+inline constexpr tile::WideForm kScratchForm{affine_block_size_v<W>, kOffsetShift<W> < 0, 8, false};
 
 // 16 rows, as four 4-row quarters, into one wide tile of form F through `tiles4`
 // (4 * G * wgb bytes of scratch).
@@ -952,7 +973,7 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
   constexpr size_t codes = tile::wide_codes_bytes(F);
   constexpr int C = T <= 2 ? 2 : 1;  // integer chains per token
   static_assert(F.with_min == (ZS < 0));
-  static_assert(!F.k_scales || (F.with_min && F.nibbles));
+  static_assert(F.code_bits == 8 || F.code_bits == 4 || (F.code_bits == 6 && Q == 4));
   __m512 acc[T][4];
 #pragma GCC unroll 5
   for (int t = 0; t < T; ++t)
@@ -966,7 +987,7 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
     __m512 dsup = _mm512_setzero_ps(), msup = _mm512_setzero_ps();  // k-scales: the rows' d and dmin
     if constexpr (F.k_scales) {
       dsup = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(tail)));
-      msup = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(tail + 32)));
+      if constexpr (F.with_min) msup = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(tail + 32)));
     }
 #pragma GCC unroll 4
     for (int b = 0; b < 4; ++b) {
@@ -976,7 +997,7 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
       for (int t = 0; t < T; ++t)
 #pragma GCC unroll 2
         for (int c = 0; c < C; ++c) s[t][c] = _mm512_setzero_si512();
-      if constexpr (F.nibbles) {
+      if constexpr (F.code_bits == 4) {
 #pragma GCC unroll 4
         for (int i = 0; i < Q / 2; ++i) {
           const __m512i v = _mm512_load_si512(wb + i * 64);
@@ -984,6 +1005,19 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
           wide_dots<T, C>(s, 2 * i + 1, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), ag + (i + Q / 2) * 16 + b * 4,
                           astride);
         }
+      } else if constexpr (F.code_bits == 6) {  // Q = 4: nibbles of quads (0, 2) and (1, 3), then bits 4-5 of all four
+        const __m512i v0 = _mm512_load_si512(wb), v1 = _mm512_load_si512(wb + 64), h = _mm512_load_si512(wb + 128);
+        const __m512i m45 = _mm512_set1_epi8(0x30);
+        // (a & 0x0F) | (b & 0x30), b's other bits dropped: one ternary-logic operation after the mask.
+        const __m512i q0 = _mm512_ternarylogic_epi32(v0, _mm512_and_si512(_mm512_slli_epi16(h, 4), m45), m4, 0xEC);
+        const __m512i q1 = _mm512_ternarylogic_epi32(v1, _mm512_and_si512(_mm512_slli_epi16(h, 2), m45), m4, 0xEC);
+        const __m512i q2 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(v0, 4), _mm512_and_si512(h, m45), m4, 0xEC);
+        const __m512i q3 =
+            _mm512_ternarylogic_epi32(_mm512_srli_epi16(v1, 4), _mm512_and_si512(_mm512_srli_epi16(h, 2), m45), m4, 0xEC);
+        wide_dots<T, C>(s, 0, q0, ag + b * 4, astride);
+        wide_dots<T, C>(s, 1, q1, ag + 16 + b * 4, astride);
+        wide_dots<T, C>(s, 2, q2, ag + 32 + b * 4, astride);
+        wide_dots<T, C>(s, 3, q3, ag + 48 + b * 4, astride);
       } else {
 #pragma GCC unroll 8
         for (int i = 0; i < Q; ++i) wide_dots<T, C>(s, i, _mm512_load_si512(wb + i * 64), ag + i * 16 + b * 4, astride);
@@ -994,11 +1028,13 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
       }
       __m512 dw, mw;
       if constexpr (F.k_scales) {  // d * sc and -(dmin * mn), as k_quant_scales rounds them
-        const uint8_t* sc = tail + 64 + b * 32;
-        dw = _mm512_mul_ps(dsup, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(sc)))));
-        mw = _mm512_xor_ps(
-            _mm512_mul_ps(msup, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(sc + 16))))),
-            _mm512_set1_ps(-0.0f));
+        // Scales are signed (Q6_K) or below 64 (Q4_K): a signed widening fits both.
+        const uint8_t* sc = tail + 64 + b * tile::wide_scale_stride(F);
+        dw = _mm512_mul_ps(dsup, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(sc)))));
+        mw = F.with_min ? _mm512_xor_ps(_mm512_mul_ps(msup, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                                                             _mm_load_si128(reinterpret_cast<const __m128i*>(sc + 16))))),
+                                        _mm512_set1_ps(-0.0f))
+                        : _mm512_setzero_ps();
       } else {
         dw = _mm512_load_ps(reinterpret_cast<const float*>(wb + codes));
         mw = F.with_min ? _mm512_load_ps(reinterpret_cast<const float*>(wb + codes + 64)) : _mm512_setzero_ps();
@@ -1090,7 +1126,7 @@ T512 void pack_wide_rows(const uint8_t* const* rows, int64_t n_in, uint8_t* out)
     for (int r = 0; r < tile::kRows; ++r) quarters[j].p[r] = rows[j * tile::kRows + r];
   Scratch scratch(tile::kWideRows / tile::kRows * tile::packed_tile_bytes(W, n_in));
   pack_wide<W, kPackedForm<W>>(quarters, n_in, scratch.data(), out);
-  if constexpr (kPackedForm<W>.k_scales) tile::pack_wide_k_scales(rows, n_in, out);
+  if constexpr (kPackedForm<W>.k_scales) tile::pack_wide_k_scales(W, rows, n_in, out);
 }
 
 void pack_wide_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, uint8_t* out) {

@@ -30,8 +30,8 @@ void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* ou
 }
 
 WideForm wide_form(GgmlType t) {
-  const bool k = t == GgmlType::Q4_K;
-  return {affine_block_size(t), !offset_only(t), four_bit_codes(t), k};
+  const int bits = code_bits(t) == 5 ? 8 : code_bits(t);  // 5-bit codes would gain little over 8
+  return {affine_block_size(t), !offset_only(t), bits, t == GgmlType::Q4_K || t == GgmlType::Q6_K};
 }
 
 size_t wide_tile_bytes(GgmlType t, int64_t n_in) {
@@ -49,13 +49,19 @@ void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out)
         const uint8_t* src = tiles4 + static_cast<size_t>(row / kRows) * tile_bytes + static_cast<size_t>(g) * wgb;
         const int r = row % kRows;
         auto code = [&](int i, int k) { return src[i * 64 + r * 16 + b * 4 + k]; };  // quad i, byte k
-        if (f.nibbles) {
-          for (int i = 0; i < nq / 2; ++i)
-            for (int k = 0; k < 4; ++k)
-              out[i * 64 + row * 4 + k] = static_cast<uint8_t>(code(i, k) | code(i + nq / 2, k) << 4);
-        } else {
-          for (int i = 0; i < nq; ++i)
-            for (int k = 0; k < 4; ++k) out[i * 64 + row * 4 + k] = code(i, k);
+        for (int k = 0; k < 4; ++k) {
+          if (f.code_bits == 8) {
+            for (int i = 0; i < nq; ++i) out[i * 64 + row * 4 + k] = code(i, k);
+            continue;
+          }
+          for (int i = 0; i < nq / 2; ++i)  // low 4 bits, two quads per byte
+            out[i * 64 + row * 4 + k] = static_cast<uint8_t>((code(i, k) & 15) | (code(i + nq / 2, k) & 15) << 4);
+          if (f.code_bits == 6)
+            for (int j = 0; j < nq / 4; ++j) {  // bits 4-5, four quads per byte
+              uint8_t h = 0;
+              for (int q = 0; q < 4; ++q) h = static_cast<uint8_t>(h | ((code(4 * j + q, k) >> 4) & 3) << (2 * q));
+              out[(nq / 2 + j) * 64 + row * 4 + k] = h;
+            }
         }
         if (f.k_scales) continue;
         for (int v = 0; v < (f.with_min ? 2 : 1); ++v)  // d, then m: float lane r*4+b -> lane row
@@ -64,20 +70,33 @@ void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out)
   }
 }
 
-void pack_wide_k_scales(const uint8_t* const rows[kWideRows], int64_t n_in, uint8_t* out) {
-  const WideForm f = wide_form(GgmlType::Q4_K);
-  const int64_t G = affine_groups(GgmlType::Q4_K, n_in);
-  for (int64_t g = 0; g < G; ++g, out += wide_group_bytes(f))
+void pack_wide_k_scales(GgmlType t, const uint8_t* const rows[kWideRows], int64_t n_in, uint8_t* out) {
+  const WideForm f = wide_form(t);
+  const int64_t G = affine_groups(t, n_in);
+  const bool q6 = t == GgmlType::Q6_K;
+  const int64_t per_super = q6 ? 4 : 2;  // groups per super-block
+  for (int64_t g = 0; g < G; ++g, out += wide_group_bytes(f)) {
+    uint8_t* tail = out + kGroupBlocks * wide_block_bytes(f);
+    std::memset(tail, 0, wide_group_tail(f));
     for (int row = 0; row < kWideRows; ++row) {
-      BlockQ4_K blk;  // group g is half g % 2 of super-block g / 2
-      std::memcpy(&blk, rows[row] + static_cast<size_t>(g / 2) * sizeof(BlockQ4_K), sizeof blk);
-      uint8_t* tail = out + kGroupBlocks * wide_block_bytes(f);
-      std::memcpy(tail + row * 2, &blk.d, 2);
-      std::memcpy(tail + 32 + row * 2, &blk.dmin, 2);
-      for (int b = 0; b < kGroupBlocks; ++b)
-        k_scale_min(static_cast<int>(g % 2) * kGroupBlocks + b, blk.scales, tail[64 + b * 32 + row],
-                    tail[64 + b * 32 + 16 + row]);
+      const int first = static_cast<int>(g % per_super) * kGroupBlocks;  // the group's first sub-block
+      if (q6) {
+        BlockQ6_K blk;
+        std::memcpy(&blk, rows[row] + static_cast<size_t>(g / per_super) * sizeof blk, sizeof blk);
+        std::memcpy(tail + row * 2, &blk.d, 2);
+        for (int b = 0; b < kGroupBlocks; ++b)
+          tail[64 + b * wide_scale_stride(f) + row] = static_cast<uint8_t>(blk.scales[first + b]);
+      } else {
+        BlockQ4_K blk;
+        std::memcpy(&blk, rows[row] + static_cast<size_t>(g / per_super) * sizeof blk, sizeof blk);
+        std::memcpy(tail + row * 2, &blk.d, 2);
+        std::memcpy(tail + 32 + row * 2, &blk.dmin, 2);
+        for (int b = 0; b < kGroupBlocks; ++b)
+          k_scale_min(first + b, blk.scales, tail[64 + b * wide_scale_stride(f) + row],
+                      tail[64 + b * wide_scale_stride(f) + 16 + row]);
+      }
     }
+  }
 }
 
 void pack_act_row(const BlockQ8A* a, int64_t n, int bs, uint8_t* out) {

@@ -24,17 +24,22 @@
 // Per group, for each block b = 0..3 (wide_block_bytes each):
 //   uint8 q[Q][16 rows][4]; float d[16], m[16]      lane R = row R's block b
 // where m is left out for the types whose m is -z * d (the kernels take that
-// offset from the activations' code sums), and the types whose codes fit in 4
-// bits (four_bit_codes: Q4_0, Q4_1, Q4_K) keep two quads per byte,
+// offset from the activations' code sums). Types with narrower codes keep them
+// in fewer bits (code_bits), so that their tiles stay near the size of their
+// GGUF rows: 4-bit codes (Q4_0, Q4_1, Q4_K) two quads per byte,
 //   uint8 q[Q / 2][16 rows][4]      low nibble quad i, high nibble quad i + Q / 2
 // (for Q4_0 and Q4_1 that is the GGUF block's own pairing of element e with
-// e + 16), so that their tiles stay near the size of their GGUF rows. Q4_K
-// keeps its scales as the GGUF super-block has them ("k-scales"): a block is
-// its codes only, and after the group's four blocks come the super-block's
-// fp16 d[16], dmin[16] (lane = row), then per block the 6-bit scales and mins
-// as bytes, uint8 sc[16], mn[16] (so every code vector stays 64-byte aligned),
-// from which the kernels form d = d * sc and m = -(dmin * mn) as the decoders
-// do (one rounding each, so the same floats): 1.06x the GGUF bytes, not 1.33x.
+// e + 16), and 6-bit codes (Q6_K) as those nibbles of their low 4 bits, then
+// the high 2 bits of four quads per byte,
+//   uint8 h[Q / 4][16 rows][4]      bits 2k..2k+1: quad 4j + k's bits 4-5
+// K-quants keep their scales as the GGUF super-block has them ("k-scales"): a
+// block is its codes only, and after the group's four blocks come the
+// super-block's fp16 d[16] and dmin[16] (Q4_K; 32 bytes of padding for Q6_K),
+// lane = row, then per block the scales and mins as bytes, sc[16], mn[16]
+// (Q6_K: sc[16] only), so that every code vector stays 64-byte aligned. The
+// kernels form d = d * sc and m = -(dmin * mn) as the decoders do (one rounding
+// each, so the same floats). Tiles then take 1.06x (Q4_K) and 1.07x (Q6_K)
+// their GGUF bytes instead of 1.33x and 1.52x.
 // One dot instruction then advances 16 rows of one block by 4 elements against
 // the activations' dword (quad i, block b), broadcast to every lane, which costs
 // no shuffle (a 128-bit broadcast does). Per row and block the kernels run the
@@ -68,21 +73,22 @@ size_t packed_tile_bytes(GgmlType t, int64_t n_in);
 // Whether a type's m is -z * d (code_offset_shift in affine.h), so that wide
 // tiles leave it out.
 constexpr bool offset_only(GgmlType t) { return code_offset_shift(t) >= 0; }
-// How a type's wide tile stores a block: m kept (not offset_only), codes as
-// nibbles, scales as k-scales (then with_min and nibbles too).
+// How a type's wide tile stores a block: m kept (not offset_only), bits per
+// code (8, 6 or 4), scales as k-scales.
 struct WideForm {
   int bs = 0;
   bool with_min = true;
-  bool nibbles = false;
+  int code_bits = 8;
   bool k_scales = false;
 };
 WideForm wide_form(GgmlType t);
-constexpr size_t wide_codes_bytes(WideForm f) { return static_cast<size_t>(quads(f.bs)) * (f.nibbles ? 32 : 64); }
+constexpr size_t wide_codes_bytes(WideForm f) { return static_cast<size_t>(quads(f.bs)) * 8 * f.code_bits; }
 constexpr size_t wide_block_bytes(WideForm f) {
   return wide_codes_bytes(f) + (f.k_scales ? 0 : (f.with_min ? 2 : 1) * 16 * sizeof(float));
 }
 // The bytes after a group's four blocks: the k-scales (d, dmin, then sc and mn per block).
-constexpr size_t wide_group_tail(WideForm f) { return f.k_scales ? 64 + kGroupBlocks * 32 : 0; }
+constexpr size_t wide_scale_stride(WideForm f) { return f.with_min ? 32 : 16; }  // per block
+constexpr size_t wide_group_tail(WideForm f) { return f.k_scales ? 64 + kGroupBlocks * wide_scale_stride(f) : 0; }
 constexpr size_t wide_group_bytes(WideForm f) { return kGroupBlocks * wide_block_bytes(f) + wide_group_tail(f); }
 // Bytes of one wide tile (16 rows) of a whole weight row range; 0 for floats.
 size_t wide_tile_bytes(GgmlType t, int64_t n_in);
@@ -95,9 +101,9 @@ void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* ou
 // groups at tiles4 + j * G * weight_group_bytes(f.bs)), G groups, in form f;
 // for k-scales, all but the scales (pack_wide_k_scales).
 void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out);
-// The k-scales of a wide Q4_K tile (out, as interleave_wide wrote it) from its
-// 16 GGUF rows of n_in elements.
-void pack_wide_k_scales(const uint8_t* const rows[kWideRows], int64_t n_in, uint8_t* out);
+// The k-scales of a wide Q4_K or Q6_K tile (out, as interleave_wide wrote it)
+// from its 16 GGUF rows of n_in elements.
+void pack_wide_k_scales(GgmlType t, const uint8_t* const rows[kWideRows], int64_t n_in, uint8_t* out);
 // One token's activations (n elements, quantize_row_q8a blocks) for weight
 // block size bs: affine_groups(n) groups of act_group_bytes(bs).
 void pack_act_row(const BlockQ8A* a, int64_t n, int bs, uint8_t* out);
