@@ -236,7 +236,7 @@ TEST(Decoder, SmallModelsArePackedWhereThePathCan) {
 }
 
 // A model that does not fit the cache packs only the matrices whose tiles are
-// hardly larger than their rows (kPackGrowth), and never a tied output.
+// hardly larger than their rows (kPackGrowth).
 TEST(Decoder, StreamedModelsPackOnlyMatricesThatStayAboutTheirSize) {
   TANDEM_REQUIRE_FIXTURES("models/MANIFEST.json");
   int checked = 0, streamed_packed = 0;
@@ -251,10 +251,10 @@ TEST(Decoder, StreamedModelsPackOnlyMatricesThatStayAboutTheirSize) {
       ASSERT_TRUE(all.ok());
       const DecoderModel& d = **m;
       uint64_t expect = 0;
-      auto check = [&](const WeightView& w, const WeightView& w_all, bool tied) {
+      auto check = [&](const WeightView& w, const WeightView& w_all) {
         const uint64_t rows = w.row_stride * static_cast<uint64_t>(w.n_out);
         const uint64_t tiles = (packed_matrix_bytes(d.kernels(), w) + 63) / 64 * 64;
-        const bool want = !tied && tiles > 0 && static_cast<double>(tiles) <= kPackGrowth * static_cast<double>(rows);
+        const bool want = tiles > 0 && static_cast<double>(tiles) <= kPackGrowth * static_cast<double>(rows);
         EXPECT_EQ(w.packed != nullptr, want) << ggml_type_name(w.type) << ": tiles " << tiles << " bytes, rows " << rows;
         EXPECT_EQ(w_all.packed != nullptr, tiles > 0);  // fits the cache: every quantized matrix
         if (want) expect += tiles;
@@ -262,15 +262,15 @@ TEST(Decoder, StreamedModelsPackOnlyMatricesThatStayAboutTheirSize) {
       for (size_t il = 0; il < d.layers().size(); ++il) {
         const LayerWeights& L = d.layers()[il];
         const LayerWeights& A = (*all)->layers()[il];
-        check(L.wq, A.wq, false);
-        check(L.wk, A.wk, false);
-        check(L.wv, A.wv, false);
-        check(L.wo, A.wo, false);
-        check(L.ffn_gate, A.ffn_gate, false);
-        check(L.ffn_up, A.ffn_up, false);
-        check(L.ffn_down, A.ffn_down, false);
+        check(L.wq, A.wq);
+        check(L.wk, A.wk);
+        check(L.wv, A.wv);
+        check(L.wo, A.wo);
+        check(L.ffn_gate, A.ffn_gate);
+        check(L.ffn_up, A.ffn_up);
+        check(L.ffn_down, A.ffn_down);
       }
-      check(d.output(), (*all)->output(), d.config().tied_output);
+      check(d.output(), (*all)->output());
       EXPECT_EQ(d.packed_bytes(), expect);
       checked += d.kernels().pack_tile != nullptr;
       if (expect > 0) expect_same_logits(d, **all);

@@ -183,11 +183,9 @@ Status DecoderModel::pack_matrices(std::optional<bool> want, size_t cache_bytes)
   for (const WeightView* w : ws) total += tiles_bytes(*w);
   if (total == 0) return {};
   if (!want && total > cache_bytes) {
-    // Streamed from memory: only the matrices whose tiles are hardly larger than
-    // their rows, and not a tied output (its rows, the embeddings, would stay
-    // besides: a large copy more at this size).
+    // Streamed from memory: only the matrices whose tiles are hardly larger than their rows.
     std::erase_if(ws, [&](const WeightView* w) {
-      return w == &token_embd_ || static_cast<double>(tiles_bytes(*w)) > kPackGrowth * static_cast<double>(w->row_stride * static_cast<size_t>(w->n_out));
+      return static_cast<double>(tiles_bytes(*w)) > kPackGrowth * static_cast<double>(w->row_stride * static_cast<size_t>(w->n_out));
     });
     total = 0;
     for (const WeightView* w : ws) total += tiles_bytes(*w);
@@ -201,10 +199,9 @@ Status DecoderModel::pack_matrices(std::optional<bool> want, size_t cache_bytes)
     const size_t n = tiles_bytes(*w);
     if (n == 0) continue;
     uint8_t* out = packed_.data() + at;
-    // The rows are read no more (but for a tied output: its rows are the embeddings):
-    // packed a few MiB at a time, each piece released once packed, so that no part
-    // of the weights is held twice.
-    const bool release = w != &token_embd_;
+    // Packed a few MiB at a time, each piece of the mapping released once packed,
+    // so that no part of the weights is held twice. A tied output's rows are
+    // the embeddings: the few a sequence looks up map in again from the file.
     const int64_t pr = kernels_.pack_rows;
     const int64_t step = pr * std::max<int64_t>(1, static_cast<int64_t>(kReleaseChunk / (w->row_stride * static_cast<size_t>(pr))));
     const size_t tb = packed_tile_bytes(kernels_, w->type, w->n_in);
@@ -213,9 +210,9 @@ Status DecoderModel::pack_matrices(std::optional<bool> want, size_t cache_bytes)
       part.data = w->row(r);
       part.n_out = std::min(step, w->n_out - r);
       pack_weights(kernels_, part, out + static_cast<size_t>(r / pr) * tb);
-      if (release) file_.release(part.data, w->row_stride * static_cast<size_t>(part.n_out));
+      file_.release(part.data, w->row_stride * static_cast<size_t>(part.n_out));
     }
-    if (release) file_.release(w->data, w->row_stride * static_cast<size_t>(w->n_out));  // pages across two pieces
+    file_.release(w->data, w->row_stride * static_cast<size_t>(w->n_out));  // pages across two pieces
     w->packed = out;
     at += n;
   }

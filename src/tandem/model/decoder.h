@@ -48,7 +48,8 @@ struct DecoderLoadOptions {
   // take at most kPackGrowth times its GGUF bytes (a model that streams from
   // memory reads its tiles at about the same rate as its rows, and then skips
   // the decoding). The packed copy is private memory; the mapped pages of a
-  // packed matrix are released, so that it is not held twice.
+  // packed matrix are released, so that it is not held twice (a tied output's
+  // rows, the embeddings, map in again as tokens look them up).
   std::optional<bool> pack;
   // The last-level cache size that `pack` plans for; unset: this CPU's (sysfs).
   std::optional<size_t> cache_bytes;
