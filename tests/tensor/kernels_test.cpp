@@ -297,13 +297,13 @@ TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
 
 // The wide layout, spelled out for one row and block: lane R of block b's quad i is
 // row R's codes 4i..4i+3 of that block (narrower codes: their low 4 bits with
-// quad i in the low nibbles and quad i + Q / 2 in the high ones, then for 6-bit
-// codes bits 4-5 of quads 4j..4j+3 in one byte), and d / m follow the same lanes.
+// quad i in the low nibbles and quad i + Q / 2 in the high ones, then the bits
+// above 4 of 8 / (bits - 4) quads per byte), and d / m follow the same lanes.
 TEST(WideTile, LaneIsRow) {
   const int bs = 32, Q = tile::quads(bs);
   const int64_t G = 2;
   const size_t wgb = tile::weight_group_bytes(bs), tile_bytes = G * wgb;
-  for (int bits : {8, 6, 4}) {
+  for (int bits : {8, 6, 5, 4}) {
     std::vector<AffineGroup> grp(16 * G);
     std::vector<Activations::Line> tiles4(4 * tile_bytes / 64), wide(4 * tile_bytes / 64);
     for (int row = 0; row < 16; ++row)
@@ -339,7 +339,10 @@ TEST(WideTile, LaneIsRow) {
                 auto byte = [&](int v) { return unit[v * 64 + row * 4 + k]; };
                 int got = byte(i);
                 if (bits < 8) got = i < Q / 2 ? byte(i) & 15 : byte(i - Q / 2) >> 4;
-                if (bits == 6) got |= ((byte(Q / 2 + i / 4) >> (2 * (i % 4))) & 3) << 4;
+                if (bits == 5 || bits == 6) {  // bits above 4: 8 / (bits - 4) quads per byte
+                  const int extra = bits - 4, per = 8 / extra;
+                  got |= ((byte(Q / 2 + i / per) >> (extra * (i % per))) & ((1 << extra) - 1)) << 4;
+                }
                 ASSERT_EQ(got, want) << "row " << row << " block " << b << " quad " << i << " byte " << k << ", "
                                      << bits << "-bit codes";
               }

@@ -883,7 +883,7 @@ T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out)
         for (int b = 0; b < 4; ++b) _mm512_store_si512(dst + b * wbb + i * 64, byb[b]);
       }
     } else {
-      const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x03);
+      const __m512i m4 = _mm512_set1_epi8(0x0F);
 #pragma GCC unroll 4
       for (int i = 0; i < Q / 2; ++i) {  // low 4 bits: quad i + Q / 2 into the high nibbles of quad i
         __m512i lo[4], hi[4];
@@ -894,18 +894,21 @@ T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out)
           _mm512_store_si512(dst + b * wbb + i * 64, _mm512_or_si512(_mm512_and_si512(lo[b], m4),
                                                                      _mm512_slli_epi16(_mm512_and_si512(hi[b], m4), 4)));
       }
-      if constexpr (F.code_bits == 6) {
+      if constexpr (F.code_bits > 4) {
+        constexpr int extra = F.code_bits - 4, per = 8 / extra;  // bits above 4; quads per byte
+        const __m512i mx = _mm512_set1_epi8(static_cast<char>((1 << extra) - 1));
 #pragma GCC unroll 2
-        for (int j = 0; j < Q / 4; ++j) {  // bits 4-5 of quads 4j..4j+3 at bits 2q..2q+1
+        for (int j = 0; j < Q / per; ++j) {  // those bits of quads per*j.. at bits extra*q..
           __m512i h[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
                           _mm512_setzero_si512()};
-#pragma GCC unroll 4
-          for (int q = 0; q < 4; ++q) {
+#pragma GCC unroll 8
+          for (int q = 0; q < per; ++q) {
             __m512i byb[4];
-            wide_by_block(src, tb, 4 * j + q, byb);
+            wide_by_block(src, tb, per * j + q, byb);
 #pragma GCC unroll 4
             for (int b = 0; b < 4; ++b)
-              h[b] = _mm512_or_si512(h[b], _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(byb[b], 4), m2), 2 * q));
+              h[b] = _mm512_or_si512(h[b],
+                                     _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(byb[b], 4), mx), extra * q));
           }
 #pragma GCC unroll 4
           for (int b = 0; b < 4; ++b) _mm512_store_si512(dst + b * wbb + (Q / 2 + j) * 64, h[b]);
@@ -926,9 +929,8 @@ T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out)
 // The wide form of W's packed weights, and the plain (8-bit) one its scratch tiles take.
 // (tile::wide_form at compile time; the packer test holds them equal).
 template <GgmlType W>
-inline constexpr tile::WideForm kPackedForm{affine_block_size_v<W>, kOffsetShift<W> < 0,
-                                            code_bits(W) == 5 ? 8 : code_bits(W),
-                                            W == GgmlType::Q4_K || W == GgmlType::Q6_K};
+inline constexpr tile::WideForm kPackedForm{affine_block_size_v<W>, kOffsetShift<W> < 0, code_bits(W),
+                                            W == GgmlType::Q4_K || W == GgmlType::Q5_K || W == GgmlType::Q6_K};
 template <GgmlType W>
 inline constexpr tile::WideForm kScratchForm{affine_block_size_v<W>, kOffsetShift<W> < 0, 8, false};
 
@@ -973,7 +975,7 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
   constexpr size_t codes = tile::wide_codes_bytes(F);
   constexpr int C = T <= 2 ? 2 : 1;  // integer chains per token
   static_assert(F.with_min == (ZS < 0));
-  static_assert(F.code_bits == 8 || F.code_bits == 4 || (F.code_bits == 6 && Q == 4));
+  static_assert(F.code_bits == 8 || F.code_bits == 4 || (F.code_bits == 5 && Q == 8) || (F.code_bits == 6 && Q == 4));
   __m512 acc[T][4];
 #pragma GCC unroll 5
   for (int t = 0; t < T; ++t)
@@ -1004,6 +1006,19 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
           wide_dots<T, C>(s, 2 * i, _mm512_and_si512(v, m4), ag + i * 16 + b * 4, astride);  // chains as quads 2i, 2i + 1
           wide_dots<T, C>(s, 2 * i + 1, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), ag + (i + Q / 2) * 16 + b * 4,
                           astride);
+        }
+      } else if constexpr (F.code_bits == 5) {  // Q = 8: nibbles of quads (i, i + 4), then bit 4 of all eight
+        const __m512i h = _mm512_load_si512(wb + 4 * 64), m5 = _mm512_set1_epi8(0x10);
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) {
+          const __m512i v = _mm512_load_si512(wb + i * 64);
+          // Bits i and 4 + i of h to bit 4 (16-bit shifts; bits crossing into the other byte are masked off).
+          const __m512i hi_lo = _mm512_slli_epi16(h, 4 - i), hi_hi = _mm512_srli_epi16(h, i);
+          wide_dots<T, C>(s, 2 * i, _mm512_ternarylogic_epi32(v, _mm512_and_si512(hi_lo, m5), m4, 0xEC),
+                          ag + i * 16 + b * 4, astride);
+          wide_dots<T, C>(s, 2 * i + 1,
+                          _mm512_ternarylogic_epi32(_mm512_srli_epi16(v, 4), _mm512_and_si512(hi_hi, m5), m4, 0xEC),
+                          ag + (i + 4) * 16 + b * 4, astride);
         }
       } else if constexpr (F.code_bits == 6) {  // Q = 4: nibbles of quads (0, 2) and (1, 3), then bits 4-5 of all four
         const __m512i v0 = _mm512_load_si512(wb), v1 = _mm512_load_si512(wb + 64), h = _mm512_load_si512(wb + 128);

@@ -1,6 +1,7 @@
 // Scalar packers of the tile layouts (tile.h).
 #include "tandem/tensor/tile.h"
 
+#include <cstddef>
 #include <cstring>
 
 #include "tandem/tensor/quant_blocks.h"
@@ -30,8 +31,8 @@ void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* ou
 }
 
 WideForm wide_form(GgmlType t) {
-  const int bits = code_bits(t) == 5 ? 8 : code_bits(t);  // 5-bit codes would gain little over 8
-  return {affine_block_size(t), !offset_only(t), bits, t == GgmlType::Q4_K || t == GgmlType::Q6_K};
+  const bool k = t == GgmlType::Q4_K || t == GgmlType::Q5_K || t == GgmlType::Q6_K;
+  return {affine_block_size(t), !offset_only(t), code_bits(t), k};
 }
 
 size_t wide_tile_bytes(GgmlType t, int64_t n_in) {
@@ -56,12 +57,14 @@ void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out)
           }
           for (int i = 0; i < nq / 2; ++i)  // low 4 bits, two quads per byte
             out[i * 64 + row * 4 + k] = static_cast<uint8_t>((code(i, k) & 15) | (code(i + nq / 2, k) & 15) << 4);
-          if (f.code_bits == 6)
-            for (int j = 0; j < nq / 4; ++j) {  // bits 4-5, four quads per byte
-              uint8_t h = 0;
-              for (int q = 0; q < 4; ++q) h = static_cast<uint8_t>(h | ((code(4 * j + q, k) >> 4) & 3) << (2 * q));
-              out[(nq / 2 + j) * 64 + row * 4 + k] = h;
-            }
+          // The bits above 4, 8 / (bits - 4) quads per byte.
+          const int extra = f.code_bits - 4, per = extra > 0 ? 8 / extra : 0;
+          for (int j = 0; extra > 0 && j < nq / per; ++j) {
+            uint8_t h = 0;
+            for (int q = 0; q < per; ++q)
+              h = static_cast<uint8_t>(h | ((code(per * j + q, k) >> 4) & ((1 << extra) - 1)) << (extra * q));
+            out[(nq / 2 + j) * 64 + row * 4 + k] = h;
+          }
         }
         if (f.k_scales) continue;
         for (int v = 0; v < (f.with_min ? 2 : 1); ++v)  // d, then m: float lane r*4+b -> lane row
@@ -74,6 +77,9 @@ void pack_wide_k_scales(GgmlType t, const uint8_t* const rows[kWideRows], int64_
   const WideForm f = wide_form(t);
   const int64_t G = affine_groups(t, n_in);
   const bool q6 = t == GgmlType::Q6_K;
+  // Q5_K's d, dmin and scales sit where Q4_K's do; only its stride differs.
+  const size_t stride = t == GgmlType::Q5_K ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+  static_assert(offsetof(BlockQ5_K, scales) == offsetof(BlockQ4_K, scales) && offsetof(BlockQ5_K, dmin) == offsetof(BlockQ4_K, dmin));
   const int64_t per_super = q6 ? 4 : 2;  // groups per super-block
   for (int64_t g = 0; g < G; ++g, out += wide_group_bytes(f)) {
     uint8_t* tail = out + kGroupBlocks * wide_block_bytes(f);
@@ -87,8 +93,8 @@ void pack_wide_k_scales(GgmlType t, const uint8_t* const rows[kWideRows], int64_
         for (int b = 0; b < kGroupBlocks; ++b)
           tail[64 + b * wide_scale_stride(f) + row] = static_cast<uint8_t>(blk.scales[first + b]);
       } else {
-        BlockQ4_K blk;
-        std::memcpy(&blk, rows[row] + static_cast<size_t>(g / per_super) * sizeof blk, sizeof blk);
+        BlockQ4_K blk;  // its first fields, also Q5_K's
+        std::memcpy(&blk, rows[row] + static_cast<size_t>(g / per_super) * stride, offsetof(BlockQ4_K, qs));
         std::memcpy(tail + row * 2, &blk.d, 2);
         std::memcpy(tail + 32 + row * 2, &blk.dmin, 2);
         for (int b = 0; b < kGroupBlocks; ++b)

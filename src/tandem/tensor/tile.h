@@ -29,17 +29,18 @@
 // GGUF rows: 4-bit codes (Q4_0, Q4_1, Q4_K) two quads per byte,
 //   uint8 q[Q / 2][16 rows][4]      low nibble quad i, high nibble quad i + Q / 2
 // (for Q4_0 and Q4_1 that is the GGUF block's own pairing of element e with
-// e + 16), and 6-bit codes (Q6_K) as those nibbles of their low 4 bits, then
-// the high 2 bits of four quads per byte,
-//   uint8 h[Q / 4][16 rows][4]      bits 2k..2k+1: quad 4j + k's bits 4-5
+// e + 16), and 5- and 6-bit codes (Q5_0, Q5_1, Q5_K, Q6_K) as those nibbles of
+// their low 4 bits, then the bits above 4 of 8 / (bits - 4) quads per byte,
+//   uint8 h[Q / 8][16 rows][4]      5-bit: bit k = quad 8j + k's bit 4
+//   uint8 h[Q / 4][16 rows][4]      6-bit: bits 2k..2k+1 = quad 4j + k's bits 4-5
 // K-quants keep their scales as the GGUF super-block has them ("k-scales"): a
 // block is its codes only, and after the group's four blocks come the
-// super-block's fp16 d[16] and dmin[16] (Q4_K; 32 bytes of padding for Q6_K),
+// super-block's fp16 d[16] and dmin[16] (Q4_K, Q5_K; 32 bytes of padding for Q6_K),
 // lane = row, then per block the scales and mins as bytes, sc[16], mn[16]
 // (Q6_K: sc[16] only), so that every code vector stays 64-byte aligned. The
 // kernels form d = d * sc and m = -(dmin * mn) as the decoders do (one rounding
-// each, so the same floats). Tiles then take 1.06x (Q4_K) and 1.07x (Q6_K)
-// their GGUF bytes instead of 1.33x and 1.52x.
+// each, so the same floats). Tiles then take 1.04-1.17x their GGUF bytes
+// (Q5_K 1.05x, Q6_K 1.07x) instead of up to 1.64x.
 // One dot instruction then advances 16 rows of one block by 4 elements against
 // the activations' dword (quad i, block b), broadcast to every lane, which costs
 // no shuffle (a 128-bit broadcast does). Per row and block the kernels run the
@@ -74,7 +75,7 @@ size_t packed_tile_bytes(GgmlType t, int64_t n_in);
 // tiles leave it out.
 constexpr bool offset_only(GgmlType t) { return code_offset_shift(t) >= 0; }
 // How a type's wide tile stores a block: m kept (not offset_only), bits per
-// code (8, 6 or 4), scales as k-scales.
+// code (8, 6, 5 or 4), scales as k-scales.
 struct WideForm {
   int bs = 0;
   bool with_min = true;
@@ -101,7 +102,7 @@ void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* ou
 // groups at tiles4 + j * G * weight_group_bytes(f.bs)), G groups, in form f;
 // for k-scales, all but the scales (pack_wide_k_scales).
 void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out);
-// The k-scales of a wide Q4_K or Q6_K tile (out, as interleave_wide wrote it)
+// The k-scales of a wide Q4_K, Q5_K or Q6_K tile (out, as interleave_wide wrote it)
 // from its 16 GGUF rows of n_in elements.
 void pack_wide_k_scales(GgmlType t, const uint8_t* const rows[kWideRows], int64_t n_in, uint8_t* out);
 // One token's activations (n elements, quantize_row_q8a blocks) for weight
