@@ -11,6 +11,9 @@
 //                        load into the path's tile layout (Kernels::pack_tile),
 //                        as cache-resident models run: the ratio of the two is
 //                        what verifying 4 drafted tokens costs there
+//   stream1/TYPE/PATH    one token against tiles packed for streaming
+//                        (PackFor::kStream), cycling through copies as gen_cold
+//                        does: how models that do not fit the cache run
 // bytes_per_second is weight bytes read per second (for prefill: the matrix
 // size per call / time, i.e. how fast the matrix is "consumed"); the counters
 // add tokens/s and GMAC/s. PATH is avx512 / avx2 (forced) where the CPU has it.
@@ -20,6 +23,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -53,17 +57,24 @@ std::vector<uint8_t> weight_pool(GgmlType t, int copies, size_t& matrix_bytes) {
   return pool;
 }
 
-void run(benchmark::State& st, GgmlType t, Isa isa, int64_t n_tokens, bool cold, bool packed = false) {
+void run(benchmark::State& st, GgmlType t, Isa isa, int64_t n_tokens, bool cold,
+         std::optional<PackFor> packed = std::nullopt) {
   const Kernels k = kernels_for_isa(isa);
   size_t mb = 0;
   int copies = 1;
   if (cold) copies = static_cast<int>(kColdBytes / row_bytes(t, kCols) / kRows) + 1;
   const auto pool = weight_pool(t, copies, mb);
   std::vector<Activations::Line> tiles;
+  size_t tile_lines = 0;  // per copy
   if (packed) {
-    const WeightView w{t, pool.data(), kCols, kRows, row_bytes(t, kCols)};
-    tiles.resize(packed_matrix_bytes(k, w) / 64 + 1);
-    pack_weights(k, w, tiles[0].b);
+    WeightView w{t, pool.data(), kCols, kRows, row_bytes(t, kCols)};
+    w.pack_for = *packed;
+    tile_lines = packed_matrix_bytes(k, w) / 64 + 1;
+    tiles.resize(tile_lines * static_cast<size_t>(copies));
+    for (int c = 0; c < copies; ++c) {
+      w.data = pool.data() + static_cast<size_t>(c) * mb;
+      pack_weights(k, w, tiles[static_cast<size_t>(c) * tile_lines].b);
+    }
   }
   const auto x = gaussian(static_cast<size_t>(kCols * n_tokens), 2);
   std::vector<float> y(static_cast<size_t>(kRows * n_tokens));
@@ -71,7 +82,10 @@ void run(benchmark::State& st, GgmlType t, Isa isa, int64_t n_tokens, bool cold,
   int c = 0;
   for (auto _ : st) {
     WeightView w{t, pool.data() + c * mb, kCols, kRows, row_bytes(t, kCols)};
-    if (packed) w.packed = tiles[0].b;
+    if (packed) {
+      w.packed = tiles[static_cast<size_t>(c) * tile_lines].b;
+      w.pack_for = *packed;
+    }
     prepare_activations(k, t, x.data(), n_tokens, kCols, kCols, acts);
     matmul(k, w, acts, y.data(), kRows, 0, kRows);
     benchmark::DoNotOptimize(y.data());
@@ -142,10 +156,15 @@ int main(int argc, char** argv) {
                                    [=](benchmark::State& st) { run(st, t, isa, 128, false); })
           ->Unit(benchmark::kMillisecond);
       if (kernels_for_isa(isa).pack_tile != nullptr && uses_q8a_activations(t))
+      {
         for (int64_t n : {1, 5})
           benchmark::RegisterBenchmark(("packed" + std::to_string(n) + "/" + suffix).c_str(),
-                                       [=](benchmark::State& st) { run(st, t, isa, n, false, true); })
+                                       [=](benchmark::State& st) { run(st, t, isa, n, false, PackFor::kCache); })
               ->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(("stream1/" + suffix).c_str(),
+                                     [=](benchmark::State& st) { run(st, t, isa, 1, true, PackFor::kStream); })
+            ->Unit(benchmark::kMicrosecond);
+      }
     }
   }
   for (Isa isa : paths)

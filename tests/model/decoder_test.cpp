@@ -253,7 +253,13 @@ TEST(Decoder, StreamedModelsPackOnlyMatricesThatStayAboutTheirSize) {
       uint64_t expect = 0;
       auto check = [&](const WeightView& w, const WeightView& w_all) {
         const uint64_t rows = w.row_stride * static_cast<uint64_t>(w.n_out);
-        const uint64_t tiles = (packed_matrix_bytes(d.kernels(), w) + 63) / 64 * 64;
+        WeightView streamed = w;
+        streamed.pack_for = PackFor::kStream;
+        const uint64_t tiles = (packed_matrix_bytes(d.kernels(), streamed) + 63) / 64 * 64;
+        EXPECT_EQ(w_all.pack_for, PackFor::kCache);
+        if (w.packed) {
+          EXPECT_EQ(w.pack_for, PackFor::kStream);
+        }
         const bool want = tiles > 0 && static_cast<double>(tiles) <= kPackGrowth * static_cast<double>(rows);
         EXPECT_EQ(w.packed != nullptr, want) << ggml_type_name(w.type) << ": tiles " << tiles << " bytes, rows " << rows;
         EXPECT_EQ(w_all.packed != nullptr, tiles > 0);  // fits the cache: every quantized matrix

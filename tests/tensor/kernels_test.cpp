@@ -190,25 +190,28 @@ TEST_P(KernelPath, TokensAreBatchAndSplitInvariant) {
     // Packed weights (the path's tiles, the last one partial): every batch size
     // equal to the rows read directly, and a split at a tile boundary too.
     if (k_.pack_tile == nullptr || !uses_q8a_activations(t)) continue;
-    std::vector<Activations::Line> packed(packed_matrix_bytes(k_, w) / 64 + 1);
-    pack_weights(k_, w, packed[0].b);
-    WeightView wp = w;
-    wp.packed = packed[0].b;
-    for (int64_t nb = 1; nb <= n_tokens; ++nb) {
-      const std::vector<float> xb(x.begin(), x.begin() + nb * n_in);
-      const auto batch = run_matmul(k_, wp, xb, nb);
-      ASSERT_EQ(std::memcmp(batch.data(), all.data(), batch.size() * sizeof(float)), 0)
-          << label(t, k_.isa) << " packed, batch " << nb;
+    for (PackFor pf : {PackFor::kCache, PackFor::kStream}) {  // each layout the path has
+      const std::string form = label(t, k_.isa) + (pf == PackFor::kStream ? " packed for streaming" : " packed for cache");
+      WeightView wp = w;
+      wp.pack_for = pf;
+      std::vector<Activations::Line> packed(packed_matrix_bytes(k_, wp) / 64 + 1);
+      pack_weights(k_, wp, packed[0].b);
+      wp.packed = packed[0].b;
+      for (int64_t nb = 1; nb <= n_tokens; ++nb) {
+        const std::vector<float> xb(x.begin(), x.begin() + nb * n_in);
+        const auto batch = run_matmul(k_, wp, xb, nb);
+        ASSERT_EQ(std::memcmp(batch.data(), all.data(), batch.size() * sizeof(float)), 0) << form << ", batch " << nb;
+      }
+      prepare_activations(k_, t, x.data(), n_tokens, n_in, n_in, acts);
+      std::fill(split.begin(), split.end(), -1.0f);
+      const int64_t cut = k_.pack_rows;
+      for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, cut}, {cut, n_out}}) matmul(k_, wp, acts, split.data(), n_out, r0, r1);
+      ASSERT_EQ(std::memcmp(split.data(), all.data(), all.size() * sizeof(float)), 0) << form << ", split";
+      // A range that starts inside a packed tile reads the GGUF rows instead: same results.
+      std::fill(split.begin(), split.end(), -1.0f);
+      for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, 5}, {5, 6}, {6, n_out}}) matmul(k_, wp, acts, split.data(), n_out, r0, r1);
+      ASSERT_EQ(std::memcmp(split.data(), all.data(), all.size() * sizeof(float)), 0) << form << ", odd split";
     }
-    prepare_activations(k_, t, x.data(), n_tokens, n_in, n_in, acts);
-    std::fill(split.begin(), split.end(), -1.0f);
-    const int64_t cut = k_.pack_rows;
-    for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, cut}, {cut, n_out}}) matmul(k_, wp, acts, split.data(), n_out, r0, r1);
-    ASSERT_EQ(std::memcmp(split.data(), all.data(), all.size() * sizeof(float)), 0) << label(t, k_.isa) << " packed split";
-    // A range that starts inside a packed tile reads the GGUF rows instead: same results.
-    std::fill(split.begin(), split.end(), -1.0f);
-    for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, 5}, {5, 6}, {6, n_out}}) matmul(k_, wp, acts, split.data(), n_out, r0, r1);
-    ASSERT_EQ(std::memcmp(split.data(), all.data(), all.size() * sizeof(float)), 0) << label(t, k_.isa) << " packed, odd split";
   }
 }
 
@@ -260,7 +263,9 @@ TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
   ASSERT_TRUE(n_rows == tile::kRows || n_rows == tile::kWideRows) << n_rows;
   for (GgmlType t : kQuantTypes) {
     const bool k_quant = ggml_traits(t).block_size == 256;
-    for (int64_t n_in : {int64_t{k_quant ? 256 : 128}, int64_t{k_quant ? 768 : 352}}) {
+    for (int64_t n_in : {int64_t{k_quant ? 256 : 128}, int64_t{k_quant ? 768 : 352}})
+    for (PackFor pf : {PackFor::kCache, PackFor::kStream}) {
+      const bool narrow = pf == PackFor::kStream;
       const auto wbytes = make_weights(t, n_rows, n_in, 41);
       const size_t rb = row_bytes(t, n_in);
       std::vector<const uint8_t*> rows;
@@ -269,10 +274,10 @@ TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
       const int64_t G = affine_groups(t, n_in);
       const size_t tile_bytes = G * tile::weight_group_bytes(bs);  // one 4-row tile
       const size_t bytes4 = tile_bytes * static_cast<size_t>(n_rows / tile::kRows);
-      const size_t bytes = n_rows == tile::kWideRows ? tile::wide_tile_bytes(t, n_in) : bytes4;
-      EXPECT_EQ(packed_tile_bytes(k_, t, n_in), bytes);
+      const size_t bytes = n_rows == tile::kWideRows ? tile::wide_tile_bytes(t, n_in, narrow) : bytes4;
+      EXPECT_EQ(packed_tile_bytes(k_, t, n_in, pf), bytes);
       std::vector<Activations::Line> got(bytes / 64), want(bytes / 64), tiles4(bytes4 / 64);
-      pack(t, rows.data(), n_in, got[0].b);
+      pack(t, rows.data(), n_in, pf, got[0].b);
       // The scalar oracle: 4-row tiles (pack_weight_group), interleaved where the path is wide.
       AffineGroup grp[4];
       const AffineGroup* gp[4] = {&grp[0], &grp[1], &grp[2], &grp[3]};
@@ -284,13 +289,14 @@ TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
           tile::pack_weight_group(gp, bs, tiles4[0].b + j * tile_bytes + g * tile::weight_group_bytes(bs));
         }
       if (n_rows == tile::kWideRows) {
-        tile::interleave_wide(tiles4[0].b, G, tile::wide_form(t), want[0].b);
-        if (tile::wide_form(t).k_scales) tile::pack_wide_k_scales(t, rows.data(), n_in, want[0].b);
+        const tile::WideForm f = tile::wide_form(t, narrow);
+        tile::interleave_wide(tiles4[0].b, G, f, want[0].b);
+        if (f.k_scales) tile::pack_wide_k_scales(t, rows.data(), n_in, want[0].b);
       } else
         want = tiles4;
       for (size_t off = 0; off < bytes; off += 64)
         ASSERT_EQ(std::memcmp(got[0].b + off, want[0].b + off, 64), 0)
-            << label(t, k_.isa) << " n_in=" << n_in << " at byte " << off;
+            << label(t, k_.isa) << " n_in=" << n_in << (narrow ? " narrow" : "") << " at byte " << off;
     }
   }
 }

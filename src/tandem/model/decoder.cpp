@@ -179,16 +179,24 @@ Status DecoderModel::pack_matrices(std::optional<bool> want, size_t cache_bytes)
   if (!kernels_.pack_tile || want == false) return {};
   std::vector<WeightView*> ws = token_matrices();
   auto tiles_bytes = [&](const WeightView& w) { return round_line(packed_matrix_bytes(kernels_, w)); };
-  size_t total = 0;
-  for (const WeightView* w : ws) total += tiles_bytes(*w);
+  auto total_bytes = [&] {
+    size_t n = 0;
+    for (const WeightView* w : ws) n += tiles_bytes(*w);
+    return n;
+  };
+  size_t total = total_bytes();
   if (total == 0) return {};
-  if (!want && total > cache_bytes) {
-    // Streamed from memory: only the matrices whose tiles are hardly larger than their rows.
-    std::erase_if(ws, [&](const WeightView* w) {
-      return static_cast<double>(tiles_bytes(*w)) > kPackGrowth * static_cast<double>(w->row_stride * static_cast<size_t>(w->n_out));
-    });
-    total = 0;
-    for (const WeightView* w : ws) total += tiles_bytes(*w);
+  if (total > cache_bytes) {
+    // Streamed from memory: the layout with the fewest bytes, and unless asked
+    // for all, only the matrices whose tiles are hardly larger than their rows.
+    for (WeightView* w : ws) w->pack_for = PackFor::kStream;
+    if (!want)
+      std::erase_if(ws, [&](WeightView* w) {
+        const bool keep = static_cast<double>(tiles_bytes(*w)) <= kPackGrowth * static_cast<double>(w->row_stride * static_cast<size_t>(w->n_out));
+        if (!keep) w->pack_for = PackFor::kCache;
+        return !keep;
+      });
+    total = total_bytes();
     if (total == 0) return {};
   }
   auto buf = PageBuffer::allocate(total);
@@ -204,7 +212,7 @@ Status DecoderModel::pack_matrices(std::optional<bool> want, size_t cache_bytes)
     // the embeddings: the few a sequence looks up map in again from the file.
     const int64_t pr = kernels_.pack_rows;
     const int64_t step = pr * std::max<int64_t>(1, static_cast<int64_t>(kReleaseChunk / (w->row_stride * static_cast<size_t>(pr))));
-    const size_t tb = packed_tile_bytes(kernels_, w->type, w->n_in);
+    const size_t tb = packed_tile_bytes(kernels_, w->type, w->n_in, w->pack_for);
     for (int64_t r = 0; r < w->n_out; r += step) {
       WeightView part = *w;
       part.data = w->row(r);

@@ -47,7 +47,8 @@ struct DecoderLoadOptions {
   // most of a token decoding weights), and otherwise each matrix whose tiles
   // take at most kPackGrowth times its GGUF bytes (a model that streams from
   // memory reads its tiles at about the same rate as its rows, and then skips
-  // the decoding). The packed copy is private memory; the mapped pages of a
+  // the decoding). Packed matrices of a model that does not fit the cache take
+  // the layout with the fewest bytes (PackFor::kStream). The packed copy is private memory; the mapped pages of a
   // packed matrix are released, so that it is not held twice (a tied output's
   // rows, the embeddings, map in again as tokens look them up).
   std::optional<bool> pack;

@@ -38,9 +38,16 @@ struct CpuFeatures {
   CpuFeatures limited_to(Isa isa) const;
 };
 
+// What a packed layout is chosen for, where a path has several (AVX-512's wide
+// forms, tile.h): kCache, the fewest instructions per weight (a model that
+// stays in cache is bound by decoding; 5- and 6-bit codes then stay bytes),
+// kStream, the fewest bytes (a model streamed from memory is bound by reading:
+// codes as narrow as their type's).
+enum class PackFor : uint8_t { kCache, kStream };
+
 // Decodes Kernels::pack_rows weight rows (n_in elements, GGUF bytes) into all
 // the groups of one tile (tile.h) of a SIMD path's layout.
-using PackTileFn = void (*)(GgmlType t, const uint8_t* const* rows, int64_t n_in, uint8_t* out);
+using PackTileFn = void (*)(GgmlType t, const uint8_t* const* rows, int64_t n_in, PackFor pf, uint8_t* out);
 
 // A weight matrix W (n_out rows of n_in elements, GGUF row layout).
 struct WeightView {
@@ -54,6 +61,7 @@ struct WeightView {
   // (matmul.h). Kernels that have a packed path read it instead of decoding `data`;
   // results are the same bit for bit.
   const uint8_t* packed = nullptr;
+  PackFor pack_for = PackFor::kCache;  // the layout of `packed` (and the one pack_weights writes)
 
   const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_stride; }
 };

@@ -513,7 +513,7 @@ T256 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
   }
 }
 
-void pack_tile_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, uint8_t* out) {
+void pack_tile_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, PackFor /*one 4-row layout*/, uint8_t* out) {
   with_quant_type(t, [&]<GgmlType W>() { pack_tile<W>(rows, n_in, out); });
 }
 

@@ -927,10 +927,13 @@ T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out)
 }
 
 // The wide form of W's packed weights, and the plain (8-bit) one its scratch tiles take.
-// (tile::wide_form at compile time; the packer test holds them equal).
+// (tile::wide_form at compile time, narrow for kStream; the packer test holds them equal).
 template <GgmlType W>
-inline constexpr tile::WideForm kPackedForm{affine_block_size_v<W>, kOffsetShift<W> < 0, code_bits(W),
+inline constexpr tile::WideForm kStreamForm{affine_block_size_v<W>, kOffsetShift<W> < 0, code_bits(W),
                                             W == GgmlType::Q4_K || W == GgmlType::Q5_K || W == GgmlType::Q6_K};
+template <GgmlType W>
+inline constexpr tile::WideForm kCacheForm =
+    code_bits(W) == 4 ? kStreamForm<W> : tile::WideForm{affine_block_size_v<W>, kOffsetShift<W> < 0, 8, false};
 template <GgmlType W>
 inline constexpr tile::WideForm kScratchForm{affine_block_size_v<W>, kOffsetShift<W> < 0, 8, false};
 
@@ -1095,15 +1098,25 @@ T512 void run_wide(const uint8_t* wt, int64_t G, const Activations& a, float* y,
   }
 }
 
+// Rows [r0, r1) of w's packed wide tiles of form F (r0 a multiple of 16), every token.
+template <GgmlType W, tile::WideForm F>
+T512 void run_packed(const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0, int64_t r1) {
+  const int64_t G = affine_groups(W, w.n_in);
+  const size_t tile_bytes = static_cast<size_t>(G) * tile::wide_group_bytes(F);
+  for (int64_t rt = r0; rt < r1; rt += tile::kWideRows)
+    run_wide<F, kOffsetShift<W>>(w.packed + static_cast<size_t>(rt / tile::kWideRows) * tile_bytes, G, a, y + rt, ldy,
+                                 static_cast<int>(std::min<int64_t>(tile::kWideRows, r1 - rt)));
+}
+
 template <GgmlType W>
 T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0, int64_t r1) {
   const int64_t G = affine_groups(W, w.n_in);
   if (w.packed && r0 % tile::kWideRows == 0) {
     // Decoded once at load: every batch size runs the wide kernel.
-    const size_t packed_bytes = tile::wide_tile_bytes(W, w.n_in);
-    for (int64_t rt = r0; rt < r1; rt += tile::kWideRows)
-      run_wide<kPackedForm<W>, kOffsetShift<W>>(w.packed + static_cast<size_t>(rt / tile::kWideRows) * packed_bytes, G,
-                                                a, y + rt, ldy, static_cast<int>(std::min<int64_t>(tile::kWideRows, r1 - rt)));
+    if (w.pack_for == PackFor::kStream && kStreamForm<W> != kCacheForm<W>)
+      run_packed<W, kStreamForm<W>>(w, a, y, ldy, r0, r1);
+    else
+      run_packed<W, kCacheForm<W>>(w, a, y, ldy, r0, r1);
     return;
   }
   if (a.n_tokens == 1) {
@@ -1134,18 +1147,23 @@ T512 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
 }
 
 // 16 rows into one wide tile (Kernels::pack_tile of this path).
-template <GgmlType W>
+template <GgmlType W, tile::WideForm F>
 T512 void pack_wide_rows(const uint8_t* const* rows, int64_t n_in, uint8_t* out) {
   Rows quarters[tile::kWideRows / tile::kRows];
   for (int j = 0; j < tile::kWideRows / tile::kRows; ++j)
     for (int r = 0; r < tile::kRows; ++r) quarters[j].p[r] = rows[j * tile::kRows + r];
   Scratch scratch(tile::kWideRows / tile::kRows * tile::packed_tile_bytes(W, n_in));
-  pack_wide<W, kPackedForm<W>>(quarters, n_in, scratch.data(), out);
-  if constexpr (kPackedForm<W>.k_scales) tile::pack_wide_k_scales(W, rows, n_in, out);
+  pack_wide<W, F>(quarters, n_in, scratch.data(), out);
+  if constexpr (F.k_scales) tile::pack_wide_k_scales(W, rows, n_in, out);
 }
 
-void pack_wide_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, uint8_t* out) {
-  with_quant_type(t, [&]<GgmlType W>() { pack_wide_rows<W>(rows, n_in, out); });
+void pack_wide_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, PackFor pf, uint8_t* out) {
+  with_quant_type(t, [&]<GgmlType W>() {
+    if (pf == PackFor::kStream)
+      pack_wide_rows<W, kStreamForm<W>>(rows, n_in, out);
+    else
+      pack_wide_rows<W, kCacheForm<W>>(rows, n_in, out);
+  });
 }
 
 // ---------------------------------------------------------------------------

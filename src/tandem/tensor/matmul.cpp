@@ -44,21 +44,22 @@ void prepare_activations(const Kernels& k, GgmlType wtype, const float* x, int64
   k.quantize_acts(x, n_tokens, n_in, ldx, bs, out.token(0), out.token_bytes);
 }
 
-size_t packed_tile_bytes(const Kernels& k, GgmlType t, int64_t n_in) {
-  return k.pack_rows == tile::kWideRows ? tile::wide_tile_bytes(t, n_in) : tile::packed_tile_bytes(t, n_in);
+size_t packed_tile_bytes(const Kernels& k, GgmlType t, int64_t n_in, PackFor pf) {
+  return k.pack_rows == tile::kWideRows ? tile::wide_tile_bytes(t, n_in, pf == PackFor::kStream)
+                                        : tile::packed_tile_bytes(t, n_in);
 }
 
 size_t packed_matrix_bytes(const Kernels& k, const WeightView& w) {
-  return packed_tile_bytes(k, w.type, w.n_in) * static_cast<size_t>((w.n_out + k.pack_rows - 1) / k.pack_rows);
+  return packed_tile_bytes(k, w.type, w.n_in, w.pack_for) * static_cast<size_t>((w.n_out + k.pack_rows - 1) / k.pack_rows);
 }
 
 void pack_weights(const Kernels& k, const WeightView& w, uint8_t* out) {
-  const size_t tb = packed_tile_bytes(k, w.type, w.n_in);
+  const size_t tb = packed_tile_bytes(k, w.type, w.n_in, w.pack_for);
   const int pr = k.pack_rows;
   std::vector<const uint8_t*> rows(static_cast<size_t>(pr));
   for (int64_t rt = 0; rt < w.n_out; rt += pr) {
     for (int r = 0; r < pr; ++r) rows[static_cast<size_t>(r)] = w.row(std::min<int64_t>(rt + r, w.n_out - 1));  // past the end: repeat the last
-    k.pack_tile(w.type, rows.data(), w.n_in, out + static_cast<size_t>(rt / pr) * tb);
+    k.pack_tile(w.type, rows.data(), w.n_in, w.pack_for, out + static_cast<size_t>(rt / pr) * tb);
   }
 }
 

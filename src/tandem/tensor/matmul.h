@@ -27,12 +27,13 @@ void prepare_activations(const Kernels& k, GgmlType wtype, const float* x, int64
                          int64_t ldx, Activations& out);
 
 // Bytes of one packed tile (k.pack_rows rows) of n_in elements, and of all of
-// w's rows packed (the last tile whole); 0 for types without a tile layout.
-size_t packed_tile_bytes(const Kernels& k, GgmlType t, int64_t n_in);
+// w's rows packed (the last tile whole) in the layout for w.pack_for; 0 for
+// types without a tile layout.
+size_t packed_tile_bytes(const Kernels& k, GgmlType t, int64_t n_in, PackFor pf);
 size_t packed_matrix_bytes(const Kernels& k, const WeightView& w);
-// Packs all of w's rows into k's tile layout (k.pack_tile must be set; out
-// holds packed_matrix_bytes). Point a view's `packed` at the result to have the
-// kernels read it instead of the rows.
+// Packs all of w's rows into k's tile layout for w.pack_for (k.pack_tile must
+// be set; out holds packed_matrix_bytes). Point a view's `packed` at the result
+// (keeping pack_for) to have the kernels read it instead of the rows.
 void pack_weights(const Kernels& k, const WeightView& w, uint8_t* out);
 
 // Whether activations prepared for weight type a also serve weight type b: both

@@ -30,14 +30,15 @@ void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* ou
   std::memcpy(out + nq * 64 + sizeof d, m, sizeof m);
 }
 
-WideForm wide_form(GgmlType t) {
+WideForm wide_form(GgmlType t, bool narrow) {
+  if (!narrow && code_bits(t) != 4) return {affine_block_size(t), !offset_only(t), 8, false};
   const bool k = t == GgmlType::Q4_K || t == GgmlType::Q5_K || t == GgmlType::Q6_K;
   return {affine_block_size(t), !offset_only(t), code_bits(t), k};
 }
 
-size_t wide_tile_bytes(GgmlType t, int64_t n_in) {
+size_t wide_tile_bytes(GgmlType t, int64_t n_in, bool narrow) {
   if (!uses_q8a_activations(t)) return 0;
-  return static_cast<size_t>(affine_groups(t, n_in)) * wide_group_bytes(wide_form(t));
+  return static_cast<size_t>(affine_groups(t, n_in)) * wide_group_bytes(wide_form(t, narrow));
 }
 
 void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out) {
@@ -74,7 +75,7 @@ void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out)
 }
 
 void pack_wide_k_scales(GgmlType t, const uint8_t* const rows[kWideRows], int64_t n_in, uint8_t* out) {
-  const WideForm f = wide_form(t);
+  const WideForm f = wide_form(t, true);
   const int64_t G = affine_groups(t, n_in);
   const bool q6 = t == GgmlType::Q6_K;
   // Q5_K's d, dmin and scales sit where Q4_K's do; only its stride differs.
