@@ -42,7 +42,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 int run_bench(const BenchOptions& o) {
-  DecoderLoadOptions lo;
+  auto base = load_options(o.model);
+  if (!base) return fail(base.error());
+  DecoderLoadOptions lo = *base;
   if (!o.isa.empty()) {
     for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
       if (isa_name(i) == o.isa) lo.isa = i;

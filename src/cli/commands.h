@@ -7,6 +7,7 @@
 #include <string>
 
 #include "tandem/base/result.h"
+#include "tandem/model/decoder.h"
 
 namespace tandem::cli {
 
@@ -24,13 +25,16 @@ void add_distill_eval_command(CLI::App& app, int& rc);
 void add_cascade_command(CLI::App& app, int& rc);
 void add_route_command(CLI::App& app, int& rc);
 
-// Options every model-running command shares: -m, -t, --ctx.
+// Options every model-running command shares: -m, -t, --ctx, --kv-type.
 struct ModelArgs {
   std::string path;
   int threads = 0;   // 0: the cores present
   int64_t ctx = 0;   // 0: the model's training context
+  std::string kv_type = "f32";  // KV cache elements: f32 or f16
 };
 void add_model_options(CLI::App* cmd, ModelArgs& a);
+// The load options these arguments ask for (an error names a bad --kv-type).
+Result<DecoderLoadOptions> load_options(const ModelArgs& a);
 
 // Prints "tandem: error: MESSAGE" on stderr and returns the failing exit status.
 int fail(const Error& e);

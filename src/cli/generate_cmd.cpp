@@ -118,7 +118,9 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
   std::unique_ptr<Sequence> draft_seq;
   std::shared_ptr<const DecoderModel> draft_model;
   if (!s.draft_path.empty()) {
-    auto dm = DecoderModel::load(s.draft_path);
+    auto lo = load_options(o.model);  // the draft's cache as the target's
+    if (!lo) return fail(lo.error());
+    auto dm = DecoderModel::load(s.draft_path, *lo);
     if (!dm) return fail(dm.error());
     draft_model = *dm;
     auto compat = check_vocab_compatible(model->tokenizer().vocab(), draft_model->tokenizer().vocab());
@@ -263,7 +265,9 @@ int run_generate(GenerateOptions o) {
   if (o.spec.active() && o.combine.active())
     return fail(make_error("speculative decoding (--draft/--lookup) and model combinations (--amateur, --proxy-*) "
                            "exclude each other"));
-  auto model = DecoderModel::load(o.model.path);
+  auto lo = load_options(o.model);
+  if (!lo) return fail(lo.error());
+  auto model = DecoderModel::load(o.model.path, *lo);
   if (!model) return fail(model.error());
   ThreadPool pool(o.model.threads);
   Sequence seq(*model, pool, {.n_ctx = o.model.ctx});

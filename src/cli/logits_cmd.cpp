@@ -40,7 +40,9 @@ Result<std::vector<int32_t>> parse_ids(const std::string& s) {
 }
 
 int run_logits(const LogitsOptions& o) {
-  auto model = DecoderModel::load(o.model.path);
+  auto lo = load_options(o.model);
+  if (!lo) return fail(lo.error());
+  auto model = DecoderModel::load(o.model.path, *lo);
   if (!model) return fail(model.error());
   std::vector<int32_t> ids;
   if (!o.tokens.empty()) {

@@ -9,6 +9,18 @@ void add_model_options(CLI::App* cmd, ModelArgs& a) {
   cmd->add_option("-m,--model", a.path, "GGUF model file")->required();
   cmd->add_option("-t,--threads", a.threads, "Threads (default: the cores present)");
   cmd->add_option("--ctx", a.ctx, "Context length in tokens (default: the model's training context)");
+  cmd->add_option("--kv-type", a.kv_type,
+                  "KV cache elements: f32, or f16 for half the memory and the bytes attention reads")
+      ->capture_default_str();
+}
+
+Result<DecoderLoadOptions> load_options(const ModelArgs& a) {
+  DecoderLoadOptions o;
+  if (a.kv_type == "f16")
+    o.kv_f16 = true;
+  else if (a.kv_type != "f32")
+    return make_error("--kv-type is '", a.kv_type, "' (expected f32 or f16)");
+  return o;
 }
 
 int fail(const Error& e) {

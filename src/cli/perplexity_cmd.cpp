@@ -33,7 +33,9 @@ void print_result(const char* what, const PerplexityResult& r, int64_t n_ctx) {
 
 int run_ppl(const PplOptions& o) {
   TANDEM_TRY_CLI(check_combine_options(o.combine));
-  auto model = DecoderModel::load(o.model.path);
+  auto lo = load_options(o.model);
+  if (!lo) return fail(lo.error());
+  auto model = DecoderModel::load(o.model.path, *lo);
   if (!model) return fail(model.error());
   std::vector<int32_t> tokens;
   if (o.lines) {

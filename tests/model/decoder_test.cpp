@@ -286,6 +286,67 @@ TEST(Decoder, StreamedModelsPackOnlyMatricesThatStayAboutTheirSize) {
   EXPECT_GT(streamed_packed, 0) << "no fixture has a matrix worth packing when streamed (Q8_0 has)";
 }
 
+// An fp16 KV cache: a token's logits are the same bits whether it came alone or
+// in a batch (speculative verification relies on that), and differ from a float
+// cache's by rounding only.
+TEST(Decoder, HalfKvCacheIsBatchInvariant) {
+  const std::string path = testing::source_dir() + "/models/house-small.gguf";
+  DecoderLoadOptions half;
+  half.kv_f16 = true;
+  auto m16 = DecoderModel::load(path, half);
+  auto m32 = DecoderModel::load(path);
+  ASSERT_TRUE(m16.ok() && m32.ok());
+  ThreadPool pool(2);
+  const std::vector<int32_t> ids = {1, 17, 305, 99, 4, 250, 1000, 12, 7, 64, 3, 8, 400, 41};
+  const size_t V = static_cast<size_t>((*m16)->config().n_vocab);
+  Sequence batch(*m16, pool, {.n_ctx = 64}), one(*m16, pool, {.n_ctx = 64}), ref(*m32, pool, {.n_ctx = 64});
+  EXPECT_EQ(batch.kv_bytes() * 2, ref.kv_bytes());
+  auto all = batch.eval(ids, Logits::kAll);
+  ASSERT_TRUE(all.ok());
+  const std::vector<float> all_v(all->begin(), all->end());
+  auto all32 = ref.eval(ids, Logits::kAll);
+  ASSERT_TRUE(all32.ok());
+  float worst = 0;
+  for (size_t i = 0; i < all_v.size(); ++i) worst = std::max(worst, std::fabs(all_v[i] - (*all32)[i]));
+  EXPECT_LT(worst, 0.3f) << "fp16 keys and values moved a logit this far from a float cache";
+  EXPECT_GT(worst, 0.0f) << "the fp16 cache was not used";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto r = one.eval(std::span<const int32_t>(&ids[i], 1));
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(std::memcmp(r->data(), all_v.data() + i * V, V * sizeof(float)), 0) << "token " << i;
+  }
+}
+
+// With an fp16 KV cache every quantized fixture stays within the manifest's
+// tolerance of the reference (which used a float cache): the rounding of the
+// cache is below those types' noise floor.
+TEST(Decoder, HalfKvCacheStaysWithinTheQuantizedTolerance) {
+  TANDEM_REQUIRE_FIXTURES("models/MANIFEST.json");
+  ThreadPool pool(2);
+  const json m = manifest();
+  int checked = 0;
+  for (const json& fx : m["fixtures"]) {
+    if (fx["recommended_tolerance"]["weight_class"] == "F32") continue;  // 1e-4: a float cache's business
+    const std::string file = fx["file"];
+    SCOPED_TRACE(file);
+    DecoderLoadOptions half;
+    half.kv_f16 = true;
+    auto model = DecoderModel::load(models_dir() + file, half);
+    ASSERT_TRUE(model.ok()) << model.error().message;
+    Sequence seq(*model, pool, {.n_ctx = 256});
+    const auto ids = prompt_ids(fx);
+    auto logits = seq.eval(ids, Logits::kAll);
+    ASSERT_TRUE(logits.ok());
+    const auto ref = read_floats(models_dir() + fx["logits"]["file"].get<std::string>());
+    ASSERT_EQ(logits->size(), ref.size());
+    double max_abs = 0;
+    for (size_t i = 0; i < ref.size(); ++i) max_abs = std::max(max_abs, std::fabs(static_cast<double>((*logits)[i]) - ref[i]));
+    EXPECT_LE(max_abs, fx["recommended_tolerance"]["max_abs"].get<double>());
+    ++checked;
+  }
+  EXPECT_GE(checked, 10);
+}
+
 TEST(Decoder, IncrementalEqualsBatchAndRollbackReplays) {
   TANDEM_REQUIRE_FIXTURES("models/qwen2-gpt2-f32.gguf");
   ThreadPool pool(2);

@@ -26,6 +26,23 @@ TEST(KvCache, EveryLayerHasItsOwnKeysAndValues) {
     }
 }
 
+TEST(KvCache, HalfElementsTakeHalfTheBytes) {
+  KvCache f32(2, 16, 8), f16(2, 16, 8, true);
+  EXPECT_FALSE(f32.f16());
+  EXPECT_TRUE(f16.f16());
+  EXPECT_EQ(f16.bytes() * 2, f32.bytes());
+  for (int64_t l = 0; l < 2; ++l)
+    for (int64_t i = 0; i < 16 * 8; ++i) {
+      f16.keys16(l)[i] = static_cast<uint16_t>(l * 1000 + i);
+      f16.values16(l)[i] = static_cast<uint16_t>(30000 + l * 1000 + i);
+    }
+  for (int64_t l = 0; l < 2; ++l)
+    for (int64_t i = 0; i < 16 * 8; ++i) {
+      ASSERT_EQ(f16.keys16(l)[i], static_cast<uint16_t>(l * 1000 + i));
+      ASSERT_EQ(f16.values16(l)[i], static_cast<uint16_t>(30000 + l * 1000 + i));
+    }
+}
+
 TEST(KvCache, TruncatesOnlyBackwards) {
   KvCache kv(1, 8, 4);
   kv.advance(5);

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tandem/tensor/float16.h"
 #include "tandem/tensor/kernels.h"
 
 namespace tandem {
@@ -38,6 +39,7 @@ class FloatKernelPath : public ::testing::TestWithParam<Isa> {
 struct AttendCase {
   int64_t n_kv, hd, n_q, kt_stride, v_stride;
   std::vector<float> q, kt, v, out, scores;
+  std::vector<uint16_t> kt16, v16;  // set by halve()
 
   AttendCase(int64_t n_kv_, int64_t hd_, uint32_t seed, float spread, int64_t n_q_ = 3)
       : n_kv(n_kv_), hd(hd_), n_q(n_q_), kt_stride(n_kv_ + 7), v_stride(hd_ + 5) {
@@ -46,6 +48,14 @@ struct AttendCase {
     v = uniform(static_cast<size_t>(n_kv * v_stride), seed + 2, -1, 1);
     out.assign(static_cast<size_t>(n_q * hd), NAN);
     scores.assign(static_cast<size_t>(n_q * n_kv), NAN);
+  }
+  // Keys and values as fp16 (an fp16 cache), the float copies rounded to match
+  // so that the reference sees the same values.
+  void halve() {
+    kt16.resize(kt.size());
+    v16.resize(v.size());
+    for (size_t i = 0; i < kt.size(); ++i) kt[i] = fp16_to_fp32(kt16[i] = fp32_to_fp16(kt[i]));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = fp16_to_fp32(v16[i] = fp32_to_fp16(v[i]));
   }
   AttendArgs args(int64_t first_head, int64_t heads) {
     AttendArgs a;
@@ -62,6 +72,11 @@ struct AttendCase {
     a.out = out.data() + first_head * hd;
     a.out_stride = hd;
     a.scores = scores.data();
+    if (!kt16.empty()) {  // only the fp16 copies are read
+      a.kt = a.v = nullptr;
+      a.kt16 = kt16.data();
+      a.v16 = v16.data();
+    }
     return a;
   }
   // Head i, component c, in double.
@@ -95,6 +110,20 @@ TEST_P(FloatKernelPath, AttendMatchesReference) {
             ASSERT_NEAR(c.out[i * hd + d], c.reference(i, d), 2e-5)
                 << "head " << i << " component " << d << " hd " << hd << " n_kv " << n_kv << " spread " << spread;
       }
+    }
+}
+
+// An fp16 cache: the same attention over the rounded keys and values.
+TEST_P(FloatKernelPath, AttendReadsHalfKeysAndValues) {
+  for (int64_t hd : {8, 20, 64, 128})
+    for (int64_t n_kv : {1, 5, 17, 100, 300}) {
+      AttendCase c(n_kv, hd, static_cast<uint32_t>(hd * 1000 + n_kv + 5), 2.0f);
+      c.halve();
+      k_.attend(c.args(0, c.n_q));
+      for (int64_t i = 0; i < c.n_q; ++i)
+        for (int64_t d = 0; d < hd; ++d)
+          ASSERT_NEAR(c.out[i * hd + d], c.reference(i, d), 2e-5)
+              << "head " << i << " component " << d << " hd " << hd << " n_kv " << n_kv;
     }
 }
 

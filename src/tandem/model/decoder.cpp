@@ -7,6 +7,8 @@
 #include <fstream>
 #include <string>
 
+#include "tandem/tensor/float16.h"
+
 namespace tandem {
 namespace {
 
@@ -156,6 +158,7 @@ Result<std::shared_ptr<const DecoderModel>> DecoderModel::load(const std::string
     }
     m->layers_.push_back(std::move(L));
   }
+  m->kv_f16_ = opt.kv_f16;
   if (auto st = m->pack_matrices(opt.pack, opt.cache_bytes.value_or(last_level_cache_bytes())); !st) return make_error(path, ": ", st.error().message);
   if (auto st = m->copy_matrices(opt.copy); !st) return make_error(path, ": ", st.error().message);
   return std::shared_ptr<const DecoderModel>(std::move(m));
@@ -261,7 +264,7 @@ Sequence::Sequence(std::shared_ptr<const DecoderModel> model, ThreadPool& pool, 
     : model_(std::move(model)), pool_(pool) {
   const ModelConfig& c = model_->config();
   int64_t n_ctx = opt.n_ctx > 0 ? opt.n_ctx : c.n_ctx_train;
-  kv_ = KvCache(c.n_layer, n_ctx, c.n_embd_kv());
+  kv_ = KvCache(c.n_layer, n_ctx, c.n_embd_kv(), model_->kv_f16());
   const int64_t half = c.n_rot / 2;
   rope_inv_freq_.resize(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i)
@@ -312,8 +315,13 @@ void Sequence::attention(int64_t layer, int64_t n_tok, int64_t pos0) {
     for (int64_t job = ith; job < n_tok * heads_per_tok; job += nth) {
       const int64_t t = job / heads_per_tok, h0 = (job % heads_per_tok) * per_job, kvh = h0 / group;
       a.q = q_.data() + t * qw + h0 * hd;
-      a.kt = kv_.keys(layer) + kvh * hd * n_ctx;
-      a.v = kv_.values(layer) + kvh * hd;
+      if (kv_.f16()) {
+        a.kt16 = kv_.keys16(layer) + kvh * hd * n_ctx;
+        a.v16 = kv_.values16(layer) + kvh * hd;
+      } else {
+        a.kt = kv_.keys(layer) + kvh * hd * n_ctx;
+        a.v = kv_.values(layer) + kvh * hd;
+      }
       a.n_kv = pos0 + t + 1;
       a.out = att_.data() + t * qw + h0 * hd;
       attend(a);
@@ -377,9 +385,7 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
     const LayerWeights& L = model_->layers()[static_cast<size_t>(il)];
     for (int64_t i = 0; i < n; ++i) rms_norm(x_.data() + i * E, L.attn_norm.data(), xn_.data() + i * E, E, c.rms_eps);
     linear({{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}}, xn_.data(), n);
-    float* Kt = kv_.keys(il);
     const int64_t n_ctx = kv_.n_ctx();
-    float* Vc = kv_.values(il) + pos0 * KW;
     for (int64_t i = 0; i < n; ++i) {
       float* q = q_.data() + i * QW;
       float* k = k_.data() + i * KW;
@@ -392,8 +398,16 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
       const float* cs = rope_cs_.data() + i * c.n_rot;
       for (int64_t h = 0; h < c.n_head; ++h) rope(q + h * c.head_dim, c.n_rot, cs, c.rope);
       for (int64_t h = 0; h < c.n_head_kv; ++h) rope(k + h * c.head_dim, c.n_rot, cs, c.rope);
-      for (int64_t j = 0; j < KW; ++j) Kt[j * n_ctx + pos0 + i] = k[j];
-      std::memcpy(Vc + i * KW, v, static_cast<size_t>(KW) * sizeof(float));
+      if (kv_.f16()) {
+        uint16_t* Kt = kv_.keys16(il);
+        uint16_t* Vc = kv_.values16(il) + (pos0 + i) * KW;
+        for (int64_t j = 0; j < KW; ++j) Kt[j * n_ctx + pos0 + i] = fp32_to_fp16(k[j]);
+        for (int64_t j = 0; j < KW; ++j) Vc[j] = fp32_to_fp16(v[j]);
+      } else {
+        float* Kt = kv_.keys(il);
+        for (int64_t j = 0; j < KW; ++j) Kt[j * n_ctx + pos0 + i] = k[j];
+        std::memcpy(kv_.values(il) + (pos0 + i) * KW, v, static_cast<size_t>(KW) * sizeof(float));
+      }
     }
     attention(il, n, pos0);
     linear({{&L.wo, xn_.data()}}, att_.data(), n);

@@ -54,6 +54,10 @@ struct DecoderLoadOptions {
   std::optional<bool> pack;
   // The last-level cache size that `pack` plans for; unset: this CPU's (sysfs).
   std::optional<size_t> cache_bytes;
+  // Keys and values of this model's sequences in fp16 instead of float: half
+  // the KV memory and the bytes attention reads per token, at a rounding of
+  // every cached element (the reference fixtures use a float cache).
+  bool kv_f16 = false;
   // Copy the matrices that are not packed out of the mapping into private
   // memory advised for huge pages (base/page_buffer.h), releasing their mapped
   // pages as each is copied. Streaming weights from huge pages is faster
@@ -77,6 +81,7 @@ class DecoderModel {
   uint64_t packed_bytes() const { return packed_.size(); }
   // Bytes of the matrices copied out of the mapping (DecoderLoadOptions::copy); 0: none.
   uint64_t copied_bytes() const { return copied_.size(); }
+  bool kv_f16() const { return kv_f16_; }
   // Bytes of the packed and copied matrices that huge pages back now.
   uint64_t huge_page_bytes() const { return packed_.huge_bytes() + copied_.huge_bytes(); }
 
@@ -101,6 +106,7 @@ class DecoderModel {
   std::vector<float> output_norm_;
   std::vector<LayerWeights> layers_;
   uint64_t weight_bytes_ = 0;
+  bool kv_f16_ = false;
   PageBuffer packed_;  // the packed matrices, back to back (each 64-byte aligned)
   PageBuffer copied_;  // the copied matrices, likewise
 };

@@ -5,13 +5,15 @@
 
 namespace tandem {
 
-KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_kv) : n_ctx_(n_ctx), n_embd_kv_(n_embd_kv) {
-  const auto half = static_cast<size_t>(n_layer) * static_cast<size_t>(n_ctx) * static_cast<size_t>(n_embd_kv);
-  auto buf = PageBuffer::allocate(2 * half * sizeof(float));
+KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_kv, bool f16)
+    : n_ctx_(n_ctx), n_embd_kv_(n_embd_kv), f16_(f16) {
+  const size_t elem = f16 ? sizeof(uint16_t) : sizeof(float);
+  const auto half = static_cast<size_t>(n_layer) * static_cast<size_t>(n_ctx) * static_cast<size_t>(n_embd_kv) * elem;
+  auto buf = PageBuffer::allocate(2 * half);
   if (!buf) throw std::bad_alloc();
   buf_ = std::move(*buf);
-  k_ = reinterpret_cast<float*>(buf_.data());
-  v_ = k_ + half;
+  k_ = buf_.data();
+  v_ = buf_.data() + half;
 }
 
 Status KvCache::truncate(int64_t n) {

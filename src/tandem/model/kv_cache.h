@@ -15,9 +15,10 @@ class KvCache {
   KvCache() = default;
   // Keys and values live in a PageBuffer: zero pages until written, huge pages
   // where the kernel offers them (attention reads every cached position of
-  // every layer per token). Throws std::bad_alloc when the memory cannot be
-  // had, as a std::vector would.
-  KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_kv);
+  // every layer per token). Elements are floats, or fp16 with f16 (half the
+  // memory and the bytes attention reads; keys16 / values16 then). Throws
+  // std::bad_alloc when the memory cannot be had, as a std::vector would.
+  KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_kv, bool f16 = false);
 
   int64_t n_ctx() const { return n_ctx_; }
   int64_t n_past() const { return n_past_; }
@@ -27,10 +28,15 @@ class KvCache {
   // at keys(layer)[c * n_ctx() + j] (attention reads a vector of positions per
   // component). Values: (n_ctx, n_embd_kv), position j's row at values(layer) + j * n_embd_kv().
   // Positions below n_past() are valid.
-  float* keys(int64_t layer) { return k_ + layer * n_ctx_ * n_embd_kv_; }
-  float* values(int64_t layer) { return v_ + layer * n_ctx_ * n_embd_kv_; }
-  const float* keys(int64_t layer) const { return k_ + layer * n_ctx_ * n_embd_kv_; }
-  const float* values(int64_t layer) const { return v_ + layer * n_ctx_ * n_embd_kv_; }
+  // Float caches only:
+  float* keys(int64_t layer) { return static_cast<float*>(k_) + layer * n_ctx_ * n_embd_kv_; }
+  float* values(int64_t layer) { return static_cast<float*>(v_) + layer * n_ctx_ * n_embd_kv_; }
+  const float* keys(int64_t layer) const { return static_cast<const float*>(k_) + layer * n_ctx_ * n_embd_kv_; }
+  const float* values(int64_t layer) const { return static_cast<const float*>(v_) + layer * n_ctx_ * n_embd_kv_; }
+  // fp16 caches only, same layouts:
+  bool f16() const { return f16_; }
+  uint16_t* keys16(int64_t layer) { return static_cast<uint16_t*>(k_) + layer * n_ctx_ * n_embd_kv_; }
+  uint16_t* values16(int64_t layer) { return static_cast<uint16_t*>(v_) + layer * n_ctx_ * n_embd_kv_; }
 
   // Forgets every position from n on. n above n_past() is an error.
   Status truncate(int64_t n);
@@ -40,9 +46,10 @@ class KvCache {
 
  private:
   int64_t n_ctx_ = 0, n_embd_kv_ = 0, n_past_ = 0;
+  bool f16_ = false;
   PageBuffer buf_;  // keys of every layer, then values
-  float* k_ = nullptr;
-  float* v_ = nullptr;
+  void* k_ = nullptr;
+  void* v_ = nullptr;
 };
 
 }  // namespace tandem

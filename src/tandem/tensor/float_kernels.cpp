@@ -4,16 +4,26 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tandem/tensor/float16.h"
+
 namespace tandem {
 
 void attend_scalar(const AttendArgs& a) {
+  auto key = [&](int64_t d, int64_t j) {
+    const int64_t at = d * a.kt_stride + j;
+    return a.kt16 ? fp16_to_fp32(a.kt16[at]) : a.kt[at];
+  };
+  auto value = [&](int64_t j, int64_t d) {
+    const int64_t at = j * a.v_stride + d;
+    return a.v16 ? fp16_to_fp32(a.v16[at]) : a.v[at];
+  };
   float* s = a.scores;
   for (int64_t i = 0; i < a.n_q; ++i) {
     const float* q = a.q + i * a.q_stride;
     float mx = -INFINITY;
     for (int64_t j = 0; j < a.n_kv; ++j) {
       float dot = 0;
-      for (int64_t d = 0; d < a.hd; ++d) dot += q[d] * a.kt[d * a.kt_stride + j];
+      for (int64_t d = 0; d < a.hd; ++d) dot += q[d] * key(d, j);
       s[j] = dot * a.scale;
       mx = std::max(mx, s[j]);
     }
@@ -25,10 +35,8 @@ void attend_scalar(const AttendArgs& a) {
     const float inv = 1.0f / sum;
     float* out = a.out + i * a.out_stride;
     std::fill(out, out + a.hd, 0.0f);
-    for (int64_t j = 0; j < a.n_kv; ++j) {
-      const float* v = a.v + j * a.v_stride;
-      for (int64_t d = 0; d < a.hd; ++d) out[d] += s[j] * v[d];
-    }
+    for (int64_t j = 0; j < a.n_kv; ++j)
+      for (int64_t d = 0; d < a.hd; ++d) out[d] += s[j] * value(j, d);
     for (int64_t d = 0; d < a.hd; ++d) out[d] *= inv;
   }
 }

@@ -21,6 +21,9 @@ struct AttendArgs {
   int64_t kt_stride = 0;
   const float* v = nullptr;  // values: position j at v + j * v_stride (hd floats)
   int64_t v_stride = 0;
+  // fp16 keys and values in the same layouts, read instead of kt and v where set.
+  const uint16_t* kt16 = nullptr;
+  const uint16_t* v16 = nullptr;
   int64_t n_kv = 0;  // positions attended to: [0, n_kv), n_kv >= 1
   int64_t hd = 0;    // head dimension
   float scale = 1;   // multiplies the dot products before the softmax

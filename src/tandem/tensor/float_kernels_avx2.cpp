@@ -29,6 +29,14 @@ struct Ops256 {
     return {_mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), n == W};
   }
   static V loadm(const float* p, M m) { return m.full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m.m); }
+  // fp16: no masked 16-bit load in AVX2, so a partial vector goes through a zeroed copy.
+  static V loadm(const uint16_t* p, M m) {
+    if (m.full) return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    alignas(16) uint16_t b[8] = {};
+    const int n = __builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(m.m))));
+    for (int i = 0; i < n; ++i) b[i] = p[i];
+    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(b)));
+  }
   static void storem(float* p, V v, M m) {
     if (m.full)
       _mm256_storeu_ps(p, v);

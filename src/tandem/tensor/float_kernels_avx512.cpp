@@ -27,6 +27,7 @@ struct Ops512 {
   static V set1(float f) { return _mm512_set1_ps(f); }
   static M mask(int n) { return static_cast<M>((1u << n) - 1u); }
   static V loadm(const float* p, M m) { return _mm512_maskz_loadu_ps(m, p); }
+  static V loadm(const uint16_t* p, M m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
   static void storem(float* p, V v, M m) { _mm512_mask_storeu_ps(p, m, v); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }

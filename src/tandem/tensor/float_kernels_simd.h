@@ -37,10 +37,11 @@ inline __attribute__((always_inline)) typename O::M block_mask(int64_t left) {
 }
 
 // H query heads (H <= 4) from head h0 on, sharing each load of a key or value
-// vector. Every head runs the same operations as it would alone (positions and
+// vector (E: float, or uint16_t for fp16 keys and values, widened on load).
+// Every head runs the same operations as it would alone (positions and
 // components are only partitioned differently), so results do not depend on
 // how heads are grouped.
-template <class O, int H>
+template <class O, int H, class E>
 void attend_heads(const AttendArgs& a, int64_t h0) {
   using V = typename O::V;
   using M = typename O::M;
@@ -49,6 +50,15 @@ void attend_heads(const AttendArgs& a, int64_t h0) {
   constexpr int B = (O::kRegs / 2) / H < 4 ? (O::kRegs / 2) / H : 4;
   constexpr int C = (O::kRegs / 2) / (2 * H) < 4 ? ((O::kRegs / 2) / (2 * H) > 0 ? (O::kRegs / 2) / (2 * H) : 1) : 4;
   const int64_t n = a.n_kv, hd = a.hd, kt_stride = a.kt_stride, v_stride = a.v_stride;
+  const E* kt;
+  const E* vv;
+  if constexpr (sizeof(E) == 2) {
+    kt = a.kt16;
+    vv = a.v16;
+  } else {
+    kt = a.kt;
+    vv = a.v;
+  }
   const float* q[H];
   float* s[H];
   for (int h = 0; h < H; ++h) {
@@ -68,8 +78,14 @@ void attend_heads(const AttendArgs& a, int64_t h0) {
 #pragma GCC unroll 16
       for (int h = 0; h < H; ++h) acc[h][b] = O::zero();
     }
-    const float* kd = a.kt + j0;
+    const E* kd = kt + j0;
+    const bool more = j0 + B * W < n;
     for (int64_t d = 0; d < hd; ++d, kd += kt_stride) {
+      // The next block's part of this key row: the rows are kt_stride apart, too
+      // many streams for the hardware prefetcher to follow.
+      if (more)
+        for (int b = 0; b < B * W * static_cast<int>(sizeof(E)); b += 64)
+          __builtin_prefetch(reinterpret_cast<const char*>(kd + B * W) + b);
       V k[B];
 #pragma GCC unroll 16
       for (int b = 0; b < B; ++b) k[b] = O::loadm(kd + b * W, m[b]);
@@ -114,9 +130,11 @@ void attend_heads(const AttendArgs& a, int64_t h0) {
 #pragma GCC unroll 16
       for (int h = 0; h < H; ++h) acc0[h][c] = acc1[h][c] = O::zero();
     }
-    const float* vr = a.v + c0;
+    const E* vr = vv + c0;
     int64_t j = 0;
     for (; j + 1 < n; j += 2, vr += 2 * v_stride) {
+      __builtin_prefetch(vr + 8 * v_stride);  // rows v_stride apart: a few ahead (past the end is harmless)
+      __builtin_prefetch(vr + 9 * v_stride);
 #pragma GCC unroll 16
       for (int c = 0; c < C; ++c) {
         const V v0 = O::loadm(vr + c * W, m[c]), v1 = O::loadm(vr + v_stride + c * W, m[c]);
@@ -143,16 +161,24 @@ void attend_heads(const AttendArgs& a, int64_t h0) {
   }
 }
 
-template <class O>
-void simd_attend(const AttendArgs& a) {
+template <class O, class E>
+void simd_attend_as(const AttendArgs& a) {
   int64_t h = 0;
-  for (; h + 4 <= a.n_q; h += 4) attend_heads<O, 4>(a, h);
+  for (; h + 4 <= a.n_q; h += 4) attend_heads<O, 4, E>(a, h);
   switch (a.n_q - h) {
-    case 3: attend_heads<O, 3>(a, h); break;
-    case 2: attend_heads<O, 2>(a, h); break;
-    case 1: attend_heads<O, 1>(a, h); break;
+    case 3: attend_heads<O, 3, E>(a, h); break;
+    case 2: attend_heads<O, 2, E>(a, h); break;
+    case 1: attend_heads<O, 1, E>(a, h); break;
     default: break;
   }
+}
+
+template <class O>
+void simd_attend(const AttendArgs& a) {
+  if (a.kt16)
+    simd_attend_as<O, uint16_t>(a);
+  else
+    simd_attend_as<O, float>(a);
 }
 
 template <class O>
