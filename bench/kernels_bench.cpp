@@ -102,7 +102,7 @@ void run_attend(benchmark::State& st, Isa isa, int64_t n_kv) {
   const Kernels k = kernels_for_isa(isa);
   constexpr int64_t hd = 64, n_q = 3;
   const auto q = gaussian(static_cast<size_t>(n_q * hd), 3);
-  const auto kt = gaussian(static_cast<size_t>(hd * n_kv), 4);
+  const auto kt = gaussian(static_cast<size_t>(hd * ((n_kv + kKeyBlock - 1) / kKeyBlock * kKeyBlock)), 4);
   const auto v = gaussian(static_cast<size_t>(n_kv * hd), 5);
   std::vector<float> out(static_cast<size_t>(n_q * hd)), scores(static_cast<size_t>(n_q * n_kv));
   AttendArgs a;
@@ -110,7 +110,7 @@ void run_attend(benchmark::State& st, Isa isa, int64_t n_kv) {
   a.q_stride = hd;
   a.n_q = n_q;
   a.kt = kt.data();
-  a.kt_stride = n_kv;
+  a.kt_stride = hd * kKeyBlock;
   a.v = v.data();
   a.v_stride = hd;
   a.n_kv = n_kv;

@@ -10,7 +10,10 @@ namespace {
 TEST(KvCache, EveryLayerHasItsOwnKeysAndValues) {
   const int64_t L = 3, C = 17, E = 8;
   KvCache kv(L, C, E);
-  EXPECT_EQ(kv.bytes(), static_cast<size_t>(2 * L * C * E) * sizeof(float));
+  const int64_t C_blocks = (C + kKeyBlock - 1) / kKeyBlock * kKeyBlock;  // whole key blocks
+  EXPECT_EQ(kv.bytes(), static_cast<size_t>(2 * L * C_blocks * E) * sizeof(float));
+  EXPECT_EQ(kv.key_block_stride(), E * kKeyBlock);
+  EXPECT_EQ(KvCache::key_index(17, 3, E), 1 * E * kKeyBlock + 3 * kKeyBlock + 1);
   for (int64_t l = 0; l < L; ++l)
     for (int64_t i = 0; i < C * E; ++i) {
       EXPECT_EQ(kv.keys(l)[i], 0.0f);  // a fresh cache reads zero

@@ -34,17 +34,18 @@ class FloatKernelPath : public ::testing::TestWithParam<Isa> {
   Kernels k_;
 };
 
-// A KV layout like the decoder's: keys transposed with a row stride past n_kv,
-// values as rows with a stride past hd; 3 query heads share them.
+// A KV layout like the decoder's: keys transposed in blocks of kKeyBlock
+// positions with a block stride past hd * kKeyBlock, values as rows with a
+// stride past hd; 3 query heads share them.
 struct AttendCase {
   int64_t n_kv, hd, n_q, kt_stride, v_stride;
   std::vector<float> q, kt, v, out, scores;
   std::vector<uint16_t> kt16, v16;  // set by halve()
 
   AttendCase(int64_t n_kv_, int64_t hd_, uint32_t seed, float spread, int64_t n_q_ = 3)
-      : n_kv(n_kv_), hd(hd_), n_q(n_q_), kt_stride(n_kv_ + 7), v_stride(hd_ + 5) {
+      : n_kv(n_kv_), hd(hd_), n_q(n_q_), kt_stride(hd_ * kKeyBlock + 24), v_stride(hd_ + 5) {
     q = uniform(static_cast<size_t>(n_q * hd), seed, -spread, spread);
-    kt = uniform(static_cast<size_t>(hd * kt_stride), seed + 1, -1, 1);
+    kt = uniform(static_cast<size_t>((n_kv + kKeyBlock - 1) / kKeyBlock * kt_stride), seed + 1, -1, 1);
     v = uniform(static_cast<size_t>(n_kv * v_stride), seed + 2, -1, 1);
     out.assign(static_cast<size_t>(n_q * hd), NAN);
     scores.assign(static_cast<size_t>(n_q * n_kv), NAN);
@@ -79,13 +80,14 @@ struct AttendCase {
     }
     return a;
   }
+  float key(int64_t d, int64_t j) const { return kt[(j / kKeyBlock) * kt_stride + d * kKeyBlock + j % kKeyBlock]; }
   // Head i, component c, in double.
   double reference(int64_t i, int64_t c) const {
     std::vector<double> s(static_cast<size_t>(n_kv));
     double mx = -INFINITY;
     for (int64_t j = 0; j < n_kv; ++j) {
       double dot = 0;
-      for (int64_t d = 0; d < hd; ++d) dot += static_cast<double>(q[i * hd + d]) * kt[d * kt_stride + j];
+      for (int64_t d = 0; d < hd; ++d) dot += static_cast<double>(q[i * hd + d]) * key(d, j);
       s[j] = dot / std::sqrt(static_cast<double>(hd));
       mx = std::max(mx, s[j]);
     }

@@ -304,7 +304,7 @@ void Sequence::attention(int64_t layer, int64_t n_tok, int64_t pos0) {
   AttendArgs base;
   base.q_stride = hd;
   base.n_q = per_job;
-  base.kt_stride = n_ctx;
+  base.kt_stride = kv_.key_block_stride();
   base.v_stride = kvw;
   base.hd = hd;
   base.scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -316,10 +316,10 @@ void Sequence::attention(int64_t layer, int64_t n_tok, int64_t pos0) {
       const int64_t t = job / heads_per_tok, h0 = (job % heads_per_tok) * per_job, kvh = h0 / group;
       a.q = q_.data() + t * qw + h0 * hd;
       if (kv_.f16()) {
-        a.kt16 = kv_.keys16(layer) + kvh * hd * n_ctx;
+        a.kt16 = kv_.keys16(layer) + kvh * hd * kKeyBlock;
         a.v16 = kv_.values16(layer) + kvh * hd;
       } else {
-        a.kt = kv_.keys(layer) + kvh * hd * n_ctx;
+        a.kt = kv_.keys(layer) + kvh * hd * kKeyBlock;
         a.v = kv_.values(layer) + kvh * hd;
       }
       a.n_kv = pos0 + t + 1;
@@ -385,7 +385,6 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
     const LayerWeights& L = model_->layers()[static_cast<size_t>(il)];
     for (int64_t i = 0; i < n; ++i) rms_norm(x_.data() + i * E, L.attn_norm.data(), xn_.data() + i * E, E, c.rms_eps);
     linear({{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}}, xn_.data(), n);
-    const int64_t n_ctx = kv_.n_ctx();
     for (int64_t i = 0; i < n; ++i) {
       float* q = q_.data() + i * QW;
       float* k = k_.data() + i * KW;
@@ -401,11 +400,11 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
       if (kv_.f16()) {
         uint16_t* Kt = kv_.keys16(il);
         uint16_t* Vc = kv_.values16(il) + (pos0 + i) * KW;
-        for (int64_t j = 0; j < KW; ++j) Kt[j * n_ctx + pos0 + i] = fp32_to_fp16(k[j]);
+        for (int64_t j = 0; j < KW; ++j) Kt[KvCache::key_index(pos0 + i, j, KW)] = fp32_to_fp16(k[j]);
         for (int64_t j = 0; j < KW; ++j) Vc[j] = fp32_to_fp16(v[j]);
       } else {
         float* Kt = kv_.keys(il);
-        for (int64_t j = 0; j < KW; ++j) Kt[j * n_ctx + pos0 + i] = k[j];
+        for (int64_t j = 0; j < KW; ++j) Kt[KvCache::key_index(pos0 + i, j, KW)] = k[j];
         std::memcpy(kv_.values(il) + (pos0 + i) * KW, v, static_cast<size_t>(KW) * sizeof(float));
       }
     }

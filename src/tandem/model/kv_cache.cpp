@@ -8,7 +8,7 @@ namespace tandem {
 KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_kv, bool f16)
     : n_ctx_(n_ctx), n_embd_kv_(n_embd_kv), f16_(f16) {
   const size_t elem = f16 ? sizeof(uint16_t) : sizeof(float);
-  const auto half = static_cast<size_t>(n_layer) * static_cast<size_t>(n_ctx) * static_cast<size_t>(n_embd_kv) * elem;
+  const auto half = static_cast<size_t>(n_layer) * static_cast<size_t>(layer_elems()) * elem;
   auto buf = PageBuffer::allocate(2 * half);
   if (!buf) throw std::bad_alloc();
   buf_ = std::move(*buf);

@@ -10,7 +10,7 @@ namespace tandem {
 
 void attend_scalar(const AttendArgs& a) {
   auto key = [&](int64_t d, int64_t j) {
-    const int64_t at = d * a.kt_stride + j;
+    const int64_t at = (j / kKeyBlock) * a.kt_stride + d * kKeyBlock + j % kKeyBlock;
     return a.kt16 ? fp16_to_fp32(a.kt16[at]) : a.kt[at];
   };
   auto value = [&](int64_t j, int64_t d) {

@@ -13,11 +13,17 @@
 
 namespace tandem {
 
+inline constexpr int64_t kKeyBlock = 16;
+
 struct AttendArgs {
   const float* q = nullptr;  // n_q query heads of hd floats, head i at q + i * q_stride
   int64_t q_stride = 0;
   int64_t n_q = 0;
-  const float* kt = nullptr;  // keys: hd rows, component d of position j at kt[d * kt_stride + j]
+  // Keys in blocks of kKeyBlock positions, each block hd rows of kKeyBlock:
+  // component d of position j at kt[(j / kKeyBlock) * kt_stride + d * kKeyBlock + j % kKeyBlock]
+  // (kt_stride >= hd * kKeyBlock). A vector of positions per component, as the
+  // transposed layout gives, with a block's keys contiguous for the prefetcher.
+  const float* kt = nullptr;
   int64_t kt_stride = 0;
   const float* v = nullptr;  // values: position j at v + j * v_stride (hd floats)
   int64_t v_stride = 0;

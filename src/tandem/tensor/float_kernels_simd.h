@@ -46,6 +46,7 @@ void attend_heads(const AttendArgs& a, int64_t h0) {
   using V = typename O::V;
   using M = typename O::M;
   constexpr int W = O::W;
+  static_assert(kKeyBlock % W == 0);
   // Accumulators in use at once: H * B for the scores, H * C * 2 for the output.
   constexpr int B = (O::kRegs / 2) / H < 4 ? (O::kRegs / 2) / H : 4;
   constexpr int C = (O::kRegs / 2) / (2 * H) < 4 ? ((O::kRegs / 2) / (2 * H) > 0 ? (O::kRegs / 2) / (2 * H) : 1) : 4;
@@ -78,17 +79,17 @@ void attend_heads(const AttendArgs& a, int64_t h0) {
 #pragma GCC unroll 16
       for (int h = 0; h < H; ++h) acc[h][b] = O::zero();
     }
-    const E* kd = kt + j0;
-    const bool more = j0 + B * W < n;
-    for (int64_t d = 0; d < hd; ++d, kd += kt_stride) {
-      // The next block's part of this key row: the rows are kt_stride apart, too
-      // many streams for the hardware prefetcher to follow.
-      if (more)
-        for (int b = 0; b < B * W * static_cast<int>(sizeof(E)); b += 64)
-          __builtin_prefetch(reinterpret_cast<const char*>(kd + B * W) + b);
+    // Vector b: positions j0 + b W.., inside one key block (W divides kKeyBlock).
+    const E* kb[B];
+#pragma GCC unroll 16
+    for (int b = 0; b < B; ++b) {
+      const int64_t j = j0 + b * W;
+      kb[b] = kt + (j / kKeyBlock) * kt_stride + j % kKeyBlock;
+    }
+    for (int64_t d = 0; d < hd; ++d) {
       V k[B];
 #pragma GCC unroll 16
-      for (int b = 0; b < B; ++b) k[b] = O::loadm(kd + b * W, m[b]);
+      for (int b = 0; b < B; ++b) k[b] = O::loadm(kb[b] + d * kKeyBlock, m[b]);
 #pragma GCC unroll 16
       for (int h = 0; h < H; ++h) {
         const V qd = O::set1(q[h][d]);
@@ -121,6 +122,9 @@ void attend_heads(const AttendArgs& a, int64_t h0) {
 
   // Output, C * W components per pass; per head and component, even and odd
   // positions in separate accumulators (two dependency chains), summed at the end.
+  // Values of a long context come from memory: prefetched a few rows ahead
+  // (short ones sit in cache, where the prefetches would only cost).
+  const bool far = n > 512;
   for (int64_t c0 = 0; c0 < hd; c0 += C * W) {
     V acc0[H][C], acc1[H][C];
     M m[C];
@@ -133,8 +137,10 @@ void attend_heads(const AttendArgs& a, int64_t h0) {
     const E* vr = vv + c0;
     int64_t j = 0;
     for (; j + 1 < n; j += 2, vr += 2 * v_stride) {
-      __builtin_prefetch(vr + 8 * v_stride);  // rows v_stride apart: a few ahead (past the end is harmless)
-      __builtin_prefetch(vr + 9 * v_stride);
+      if (far) {  // rows v_stride apart: a few ahead (past the end is harmless)
+        __builtin_prefetch(vr + 8 * v_stride);
+        __builtin_prefetch(vr + 9 * v_stride);
+      }
 #pragma GCC unroll 16
       for (int c = 0; c < C; ++c) {
         const V v0 = O::loadm(vr + c * W, m[c]), v1 = O::loadm(vr + v_stride + c * W, m[c]);
