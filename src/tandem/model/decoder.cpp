@@ -159,7 +159,8 @@ Result<std::shared_ptr<const DecoderModel>> DecoderModel::load(const std::string
     m->layers_.push_back(std::move(L));
   }
   m->kv_f16_ = opt.kv_f16;
-  if (auto st = m->pack_matrices(opt.pack, opt.cache_bytes.value_or(last_level_cache_bytes())); !st) return make_error(path, ": ", st.error().message);
+  if (auto st = m->pack_matrices(opt.pack, opt.cache_bytes.value_or(last_level_cache_bytes())); !st)
+    return make_error(path, ": ", st.error().message);
   if (auto st = m->copy_matrices(opt.copy); !st) return make_error(path, ": ", st.error().message);
   return std::shared_ptr<const DecoderModel>(std::move(m));
 }
@@ -195,7 +196,8 @@ Status DecoderModel::pack_matrices(std::optional<bool> want, size_t cache_bytes)
     for (WeightView* w : ws) w->pack_for = PackFor::kStream;
     if (!want)
       std::erase_if(ws, [&](WeightView* w) {
-        const bool keep = static_cast<double>(tiles_bytes(*w)) <= kPackGrowth * static_cast<double>(w->row_stride * static_cast<size_t>(w->n_out));
+        const double rows = static_cast<double>(w->row_stride * static_cast<size_t>(w->n_out));
+        const bool keep = static_cast<double>(tiles_bytes(*w)) <= kPackGrowth * rows;
         if (!keep) w->pack_for = PackFor::kCache;
         return !keep;
       });
@@ -214,7 +216,8 @@ Status DecoderModel::pack_matrices(std::optional<bool> want, size_t cache_bytes)
     // so that no part of the weights is held twice. A tied output's rows are
     // the embeddings: the few a sequence looks up map in again from the file.
     const int64_t pr = kernels_.pack_rows;
-    const int64_t step = pr * std::max<int64_t>(1, static_cast<int64_t>(kReleaseChunk / (w->row_stride * static_cast<size_t>(pr))));
+    const size_t tile_rows_bytes = w->row_stride * static_cast<size_t>(pr);
+    const int64_t step = pr * std::max<int64_t>(1, static_cast<int64_t>(kReleaseChunk / tile_rows_bytes));
     const size_t tb = packed_tile_bytes(kernels_, w->type, w->n_in, w->pack_for);
     for (int64_t r = 0; r < w->n_out; r += step) {
       WeightView part = *w;

@@ -962,6 +962,11 @@ T512_INLINE __m512i bcast_dword(const uint8_t* p) {
 // bit. One or two tokens split each block's integer sum over two dependency
 // chains (exact, so the result is the same), since one chain of Q dots waits on
 // latency. Nibble codes come out with an AND (low) and a shift and an AND (high).
+// 16 signed bytes (k-scales) as floats.
+T512_INLINE __m512 scale_bytes(const uint8_t* p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(p))));
+}
+
 // One quad of 16 rows (wq) against T tokens' activation dwords (at a, astride
 // apart), into integer chain k % C.
 template <int T, int C>
@@ -1048,10 +1053,8 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
       if constexpr (F.k_scales) {  // d * sc and -(dmin * mn), as k_quant_scales rounds them
         // Scales are signed (Q6_K) or below 64 (Q4_K): a signed widening fits both.
         const uint8_t* sc = tail + 64 + b * tile::wide_scale_stride(F);
-        dw = _mm512_mul_ps(dsup, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(sc)))));
-        mw = F.with_min ? _mm512_xor_ps(_mm512_mul_ps(msup, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
-                                                             _mm_load_si128(reinterpret_cast<const __m128i*>(sc + 16))))),
-                                        _mm512_set1_ps(-0.0f))
+        dw = _mm512_mul_ps(dsup, scale_bytes(sc));
+        mw = F.with_min ? _mm512_xor_ps(_mm512_mul_ps(msup, scale_bytes(sc + 16)), _mm512_set1_ps(-0.0f))
                         : _mm512_setzero_ps();
       } else {
         dw = _mm512_load_ps(reinterpret_cast<const float*>(wb + codes));
