@@ -22,7 +22,7 @@ namespace tandem {
 inline constexpr int kGroupBlocks = 4;
 
 // Block size of the affine view: 16 for Q6_K, 32 for the other quantized types.
-int affine_block_size(GgmlType t);
+constexpr int affine_block_size(GgmlType t) { return t == GgmlType::Q6_K ? 16 : kQK; }
 
 // The types whose m is a fixed multiple of d, m = -z * d with z a power of two
 // (Q8_0 128, Q4_0 8, Q5_0 16, Q6_K 32): log2(z), so that kernels can take the
@@ -51,7 +51,7 @@ constexpr int code_bits(GgmlType t) {
   }
 }
 template <GgmlType T>
-inline constexpr int affine_block_size_v = T == GgmlType::Q6_K ? 16 : kQK;
+inline constexpr int affine_block_size_v = affine_block_size(T);
 
 // Number of groups of a row of n elements.
 int64_t affine_groups(GgmlType t, int64_t n);

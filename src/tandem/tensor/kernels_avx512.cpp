@@ -926,16 +926,14 @@ T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out)
   }
 }
 
-// The wide form of W's packed weights, and the plain (8-bit) one its scratch tiles take.
-// (tile::wide_form at compile time, narrow for kStream; the packer test holds them equal).
+// The wide forms of W's packed weights (per PackFor), and the plain (8-bit) one
+// its scratch tiles take.
 template <GgmlType W>
-inline constexpr tile::WideForm kStreamForm{affine_block_size_v<W>, kOffsetShift<W> < 0, code_bits(W),
-                                            W == GgmlType::Q4_K || W == GgmlType::Q5_K || W == GgmlType::Q6_K};
+inline constexpr tile::WideForm kStreamForm = tile::wide_form(W, true);
 template <GgmlType W>
-inline constexpr tile::WideForm kCacheForm =
-    code_bits(W) == 4 ? kStreamForm<W> : tile::WideForm{affine_block_size_v<W>, kOffsetShift<W> < 0, 8, false};
+inline constexpr tile::WideForm kCacheForm = tile::wide_form(W, false);
 template <GgmlType W>
-inline constexpr tile::WideForm kScratchForm{affine_block_size_v<W>, kOffsetShift<W> < 0, 8, false};
+inline constexpr tile::WideForm kScratchForm{affine_block_size_v<W>, !tile::offset_only(W), 8, false};
 
 // 16 rows, as four 4-row quarters, into one wide tile of form F through `tiles4`
 // (4 * G * wgb bytes of scratch).

@@ -90,8 +90,6 @@ void quantize_row(GgmlType t, const float* x, void* y, int64_t n) {
 
 // --- affine view ---
 
-int affine_block_size(GgmlType t) { return t == GgmlType::Q6_K ? 16 : kQK; }
-
 int64_t affine_groups(GgmlType t, int64_t n) {
   const int64_t span = int64_t{kGroupBlocks} * affine_block_size(t);
   return (n + span - 1) / span;

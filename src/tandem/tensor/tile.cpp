@@ -30,12 +30,6 @@ void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* ou
   std::memcpy(out + nq * 64 + sizeof d, m, sizeof m);
 }
 
-WideForm wide_form(GgmlType t, bool narrow) {
-  if (!narrow && code_bits(t) != 4) return {affine_block_size(t), !offset_only(t), 8, false};
-  const bool k = t == GgmlType::Q4_K || t == GgmlType::Q5_K || t == GgmlType::Q6_K;
-  return {affine_block_size(t), !offset_only(t), code_bits(t), k};
-}
-
 size_t wide_tile_bytes(GgmlType t, int64_t n_in, bool narrow) {
   if (!uses_q8a_activations(t)) return 0;
   return static_cast<size_t>(affine_groups(t, n_in)) * wide_group_bytes(wide_form(t, narrow));

@@ -87,7 +87,11 @@ struct WideForm {
   bool k_scales = false;
   friend constexpr bool operator==(const WideForm&, const WideForm&) = default;
 };
-WideForm wide_form(GgmlType t, bool narrow);
+constexpr WideForm wide_form(GgmlType t, bool narrow) {
+  if (!narrow && code_bits(t) != 4) return {affine_block_size(t), !offset_only(t), 8, false};
+  const bool k = t == GgmlType::Q4_K || t == GgmlType::Q5_K || t == GgmlType::Q6_K;
+  return {affine_block_size(t), !offset_only(t), code_bits(t), k};
+}
 constexpr size_t wide_codes_bytes(WideForm f) { return static_cast<size_t>(quads(f.bs)) * 8 * f.code_bits; }
 constexpr size_t wide_block_bytes(WideForm f) {
   return wide_codes_bytes(f) + (f.k_scales ? 0 : (f.with_min ? 2 : 1) * 16 * sizeof(float));
