@@ -63,6 +63,35 @@ TEST(ThreadPool, OversubscribedPoolsFinishEveryPartOnce) {
   EXPECT_EQ(bad.load(), 0);
 }
 
+// SharedUnits in one run: every unit runs exactly once, and when run_all
+// returns on any thread, what every unit wrote (plain writes) is visible there,
+// also with more threads than cores and more or fewer units than threads.
+TEST(SharedUnits, EveryUnitOnceAndAllVisibleAfter) {
+  for (int n : {1, 2, 3, 5}) {
+    ThreadPool pool(n);
+    int64_t bad = 0;
+    const int reps = n > 2 ? 300 : 2000;
+    for (int rep = 0; rep < reps; ++rep) {
+      const int64_t units = 1 + rep % 7;
+      std::vector<int64_t> slots(static_cast<size_t>(units), -1);
+      std::vector<std::atomic<int>> runs(static_cast<size_t>(units));
+      std::vector<int64_t> part_bad(static_cast<size_t>(n), 0);
+      SharedUnits shared(units);
+      pool.run([&](int ith, int) {
+        shared.run_all([&](int64_t i) {
+          runs[static_cast<size_t>(i)].fetch_add(1, std::memory_order_relaxed);
+          slots[static_cast<size_t>(i)] = rep * 16 + i;
+        });
+        for (int64_t i = 0; i < units; ++i)
+          if (slots[static_cast<size_t>(i)] != rep * 16 + i) ++part_bad[static_cast<size_t>(ith)];
+      });
+      for (int64_t b : part_bad) bad += b;
+      for (auto& r : runs) bad += r.load() != 1;
+    }
+    EXPECT_EQ(bad, 0) << n << " threads";
+  }
+}
+
 TEST(ThreadPool, DefaultSizeIsCoresPresent) {
   ThreadPool pool;
   EXPECT_EQ(pool.size(), ThreadPool::default_threads());

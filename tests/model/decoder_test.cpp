@@ -317,6 +317,53 @@ TEST(Decoder, HalfKvCacheIsBatchInvariant) {
   }
 }
 
+// A batch's tokens are split over the pool's threads for the work between
+// matmuls (norms, rope, quantizing activations): the logits are the same bits
+// for any pool size and any way of cutting the tokens into batches, on every
+// path. house-small (Q8_0, packed) and qwen2 (q/k/v biases, unpacked).
+void expect_batching_invariant(const std::string& path, std::optional<bool> pack) {
+  const std::vector<int32_t> ids = {1, 17, 305, 99, 4, 250, 1000, 12, 7, 64, 3, 8, 400, 41, 5, 77, 23};
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+    if (CpuFeatures::detect().best_isa() < isa) continue;
+    SCOPED_TRACE(std::string(isa_name(isa)));
+    auto model = DecoderModel::load(path, options(isa, pack));
+    ASSERT_TRUE(model.ok()) << model.error().message;
+    const size_t V = static_cast<size_t>((*model)->config().n_vocab);
+    ThreadPool one(1);
+    Sequence ref_seq(*model, one, {.n_ctx = 64});
+    auto ref_l = ref_seq.eval(ids, Logits::kAll);
+    ASSERT_TRUE(ref_l.ok());
+    const std::vector<float> ref(ref_l->begin(), ref_l->end());
+    for (int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      for (size_t cut : {size_t{1}, size_t{2}, size_t{3}, size_t{5}, ids.size()}) {
+        SCOPED_TRACE(std::to_string(threads) + " threads, batches of " + std::to_string(cut));
+        Sequence seq(*model, pool, {.n_ctx = 64});
+        for (size_t at = 0; at < ids.size(); at += cut) {
+          const size_t len = std::min(cut, ids.size() - at);
+          auto l = seq.eval(std::span<const int32_t>(ids.data() + at, len), Logits::kAll);
+          ASSERT_TRUE(l.ok()) << l.error().message;
+          ASSERT_EQ(std::memcmp(l->data(), ref.data() + at * V, len * V * sizeof(float)), 0) << "tokens from " << at;
+          // Only the last row asked for: the same bits as that row of all.
+          ASSERT_TRUE(seq.rollback(static_cast<int64_t>(at)).ok());
+          auto last = seq.eval(std::span<const int32_t>(ids.data() + at, len));
+          ASSERT_TRUE(last.ok());
+          ASSERT_EQ(std::memcmp(last->data(), ref.data() + (at + len - 1) * V, V * sizeof(float)), 0);
+        }
+      }
+    }
+  }
+}
+
+TEST(Decoder, LogitsAreTheSameForAnyPoolSizeAndBatching) {
+  expect_batching_invariant(testing::source_dir() + "/models/house-small.gguf", std::nullopt);
+}
+
+TEST(Decoder, LogitsWithBiasesAreTheSameForAnyPoolSizeAndBatching) {
+  TANDEM_REQUIRE_FIXTURES("models/qwen2-gpt2-q8_0.gguf");
+  expect_batching_invariant(models_dir() + "qwen2-gpt2-q8_0.gguf", false);
+}
+
 // With an fp16 KV cache every quantized fixture stays within the manifest's
 // tolerance of the reference (which used a float cache): the rounding of the
 // cache is below those types' noise floor.

@@ -84,4 +84,15 @@ void ThreadPool::worker() {
   }
 }
 
+void SharedUnits::wait_all() {
+  // The units left are being run by threads that have claimed them: spin, and
+  // past kSpin give the core away in case one of them waits for it.
+  auto until = std::chrono::steady_clock::now() + kSpin;
+  int spins = 0;
+  while (done_.load(std::memory_order_acquire) < n_) {
+    TANDEM_PAUSE();
+    if (++spins % 64 == 0 && std::chrono::steady_clock::now() > until) std::this_thread::yield();
+  }
+}
+
 }  // namespace tandem

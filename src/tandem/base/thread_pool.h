@@ -76,4 +76,30 @@ class ThreadPool {
   alignas(64) std::atomic<bool> stop_{false};
 };
 
+// Units of work [0, n) shared by the parts of one ThreadPool::run, which all
+// need every unit done before they go on: run_all(fn) calls fn(i) on each unit
+// this thread claims and returns once all n are done. A thread waits only for
+// units that running threads have claimed, never for a thread that has not
+// started: one the OS has not scheduled leaves its share to the others, as
+// with run()'s parts.
+class SharedUnits {
+ public:
+  explicit SharedUnits(int64_t n) : n_(n) {}
+
+  template <class Fn>
+  void run_all(Fn&& fn) {
+    for (int64_t i; (i = next_.fetch_add(1, std::memory_order_relaxed)) < n_;) {
+      fn(i);
+      done_.fetch_add(1, std::memory_order_release);
+    }
+    wait_all();
+  }
+
+ private:
+  void wait_all();
+  const int64_t n_;
+  alignas(64) std::atomic<int64_t> next_{0};
+  alignas(64) std::atomic<int64_t> done_{0};
+};
+
 }  // namespace tandem

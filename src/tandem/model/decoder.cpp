@@ -291,8 +291,53 @@ void Sequence::ensure_scratch(int64_t n) {
   scratch_tokens_ = n;
 }
 
-// Causal attention of the batch's n_tok queries (q_) over every cached position;
-// result in att_ (n_tok, n_embd_q). Work is split over (token, KV head) pairs,
+template <class Prep, class Body>
+void Sequence::phased(int64_t n_tok, Prep&& prep, Body&& body) {
+  if (n_tok < 2 || pool_.size() == 1) {
+    prep(int64_t{0}, n_tok);
+    pool_.run(body);
+    return;
+  }
+  SharedUnits tokens(n_tok);
+  pool_.run([&](int ith, int nth) {
+    tokens.run_all([&](int64_t t) { prep(t, t + 1); });
+    body(ith, nth);
+  });
+}
+
+// Biases, rope and the cache store of tokens [t0, t1) of the batch (q_, k_, v_).
+void Sequence::store_kv(int64_t layer, int64_t pos0, int64_t t0, int64_t t1) {
+  const ModelConfig& c = model_->config();
+  const LayerWeights& L = model_->layers()[static_cast<size_t>(layer)];
+  const int64_t QW = c.n_embd_q(), KW = c.n_embd_kv();
+  for (int64_t i = t0; i < t1; ++i) {
+    float* q = q_.data() + i * QW;
+    float* k = k_.data() + i * KW;
+    float* v = v_.data() + i * KW;
+    if (!L.bq.empty()) {
+      for (int64_t j = 0; j < QW; ++j) q[j] += L.bq[static_cast<size_t>(j)];
+      for (int64_t j = 0; j < KW; ++j) k[j] += L.bk[static_cast<size_t>(j)];
+      for (int64_t j = 0; j < KW; ++j) v[j] += L.bv[static_cast<size_t>(j)];
+    }
+    const float* cs = rope_cs_.data() + i * c.n_rot;
+    for (int64_t h = 0; h < c.n_head; ++h) rope(q + h * c.head_dim, c.n_rot, cs, c.rope);
+    for (int64_t h = 0; h < c.n_head_kv; ++h) rope(k + h * c.head_dim, c.n_rot, cs, c.rope);
+    if (kv_.f16()) {
+      uint16_t* Kt = kv_.keys16(layer);
+      uint16_t* Vc = kv_.values16(layer) + (pos0 + i) * KW;
+      for (int64_t j = 0; j < KW; ++j) Kt[KvCache::key_index(pos0 + i, j, KW)] = fp32_to_fp16(k[j]);
+      for (int64_t j = 0; j < KW; ++j) Vc[j] = fp32_to_fp16(v[j]);
+    } else {
+      float* Kt = kv_.keys(layer);
+      for (int64_t j = 0; j < KW; ++j) Kt[KvCache::key_index(pos0 + i, j, KW)] = k[j];
+      std::memcpy(kv_.values(layer) + (pos0 + i) * KW, v, static_cast<size_t>(KW) * sizeof(float));
+    }
+  }
+}
+
+// Causal attention of the batch's n_tok queries (q_) over every cached position,
+// after store_kv has added the batch's own keys and values; result in att_
+// (n_tok, n_embd_q). Work is split over (token, KV head) pairs,
 // each taking the query heads that share the KV head, or over (token, head)
 // pairs where that gives too few parts for the pool; either way each head's
 // result is the same (float_kernels.h).
@@ -312,7 +357,8 @@ void Sequence::attention(int64_t layer, int64_t n_tok, int64_t pos0) {
   base.hd = hd;
   base.scale = 1.0f / std::sqrt(static_cast<float>(hd));
   base.out_stride = hd;
-  pool_.run([&](int ith, int nth) {
+  auto store = [&](int64_t t0, int64_t t1) { store_kv(layer, pos0, t0, t1); };
+  phased(n_tok, store, [&](int ith, int nth) {
     AttendArgs a = base;
     a.scores = scores_.data() + static_cast<size_t>(ith * group * n_ctx);
     for (int64_t job = ith; job < n_tok * heads_per_tok; job += nth) {
@@ -332,25 +378,33 @@ void Sequence::attention(int64_t layer, int64_t n_tok, int64_t pos0) {
   });
 }
 
-void Sequence::linear(std::initializer_list<LinearOut> outs, const float* x, int64_t n_tok) {
+template <class Prep>
+void Sequence::linear(std::initializer_list<LinearOut> outs, const float* x, int64_t n_tok, Prep&& prep) {
   const Kernels& k = model_->kernels();
   const LinearOut* o = outs.begin();
   const size_t n_out = outs.size();
   const Activations* acts[kMaxFused] = {};
+  Activations* own[kMaxFused] = {};  // the activations this call quantizes
+  size_t n_own = 0;
   const int64_t tr = k.pack_rows;       // rows per kernel tile
   int64_t tiles[kMaxFused + 1] = {0};  // prefix sums of tiles per output
   for (size_t i = 0; i < n_out; ++i) {
     for (size_t j = 0; j < i && !acts[i]; ++j)
       if (shares_activations(o[j].w->type, o[i].w->type)) acts[i] = acts[j];
     if (!acts[i]) {
-      prepare_activations(k, o[i].w->type, x, n_tok, o[i].w->n_in, o[i].w->n_in, acts_[i]);
-      acts[i] = &acts_[i];
+      plan_activations(k, o[i].w->type, x, n_tok, o[i].w->n_in, o[i].w->n_in, acts_[i]);
+      acts[i] = own[n_own++] = &acts_[i];
     }
     tiles[i + 1] = tiles[i] + (o[i].w->n_out + tr - 1) / tr;
   }
-  // Each thread takes a contiguous run of tiles across the outputs; runs are
-  // whole kernel tiles (and packed ones start where a packed tile does).
-  pool_.run([&](int ith, int nth) {
+  // The input's tokens are made (prep) and quantized first; then each thread
+  // takes a contiguous run of tiles across the outputs; runs are whole kernel
+  // tiles (and packed ones start where a packed tile does).
+  auto make_input = [&](int64_t t0, int64_t t1) {
+    prep(t0, t1);
+    for (size_t i = 0; i < n_own; ++i) quantize_activations(k, *own[i], t0, t1);
+  };
+  phased(n_tok, make_input, [&](int ith, int nth) {
     const int64_t t0 = tiles[n_out] * ith / nth, t1 = tiles[n_out] * (ith + 1) / nth;
     for (size_t i = 0; i < n_out; ++i) {
       const int64_t a = std::max(t0, tiles[i]), b = std::min(t1, tiles[i + 1]);
@@ -374,7 +428,7 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
       return make_error("eval: token id ", tokens[static_cast<size_t>(i)], " at index ", i, " is outside the vocabulary (0..",
                         c.n_vocab - 1, ")");
   ensure_scratch(n);
-  const int64_t E = c.n_embd, QW = c.n_embd_q(), KW = c.n_embd_kv(), FF = c.n_ff;
+  const int64_t E = c.n_embd, FF = c.n_ff;
 
   for (int64_t i = 0; i < n; ++i)
     dequantize_row(model_->token_embd().type, model_->token_embd().row(tokens[static_cast<size_t>(i)]),
@@ -384,51 +438,43 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
   for (int64_t i = 0; i < n; ++i)
     rope_angles(c.n_rot, rope_inv_freq_.data(), static_cast<float>(pos0 + i), rope_cs_.data() + i * c.n_rot);
 
+  // A layer's residual adds, norms, rope and swiglu run per token, in the phase
+  // before the matmul or attention that reads them (phased()). The residual of
+  // a feed-forward output is added before the next norm.
+  auto add_rows = [&](int64_t t0, int64_t t1) {
+    for (int64_t j = t0 * E; j < t1 * E; ++j) x_[static_cast<size_t>(j)] += xn_[static_cast<size_t>(j)];
+  };
+  auto norm_rows = [&](const std::vector<float>& weight, int64_t t0, int64_t t1) {
+    for (int64_t i = t0; i < t1; ++i) rms_norm(x_.data() + i * E, weight.data(), xn_.data() + i * E, E, c.rms_eps);
+  };
   for (int64_t il = 0; il < c.n_layer; ++il) {
     const LayerWeights& L = model_->layers()[static_cast<size_t>(il)];
-    for (int64_t i = 0; i < n; ++i) rms_norm(x_.data() + i * E, L.attn_norm.data(), xn_.data() + i * E, E, c.rms_eps);
-    linear({{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}}, xn_.data(), n);
-    for (int64_t i = 0; i < n; ++i) {
-      float* q = q_.data() + i * QW;
-      float* k = k_.data() + i * KW;
-      float* v = v_.data() + i * KW;
-      if (!L.bq.empty()) {
-        for (int64_t j = 0; j < QW; ++j) q[j] += L.bq[static_cast<size_t>(j)];
-        for (int64_t j = 0; j < KW; ++j) k[j] += L.bk[static_cast<size_t>(j)];
-        for (int64_t j = 0; j < KW; ++j) v[j] += L.bv[static_cast<size_t>(j)];
-      }
-      const float* cs = rope_cs_.data() + i * c.n_rot;
-      for (int64_t h = 0; h < c.n_head; ++h) rope(q + h * c.head_dim, c.n_rot, cs, c.rope);
-      for (int64_t h = 0; h < c.n_head_kv; ++h) rope(k + h * c.head_dim, c.n_rot, cs, c.rope);
-      if (kv_.f16()) {
-        uint16_t* Kt = kv_.keys16(il);
-        uint16_t* Vc = kv_.values16(il) + (pos0 + i) * KW;
-        for (int64_t j = 0; j < KW; ++j) Kt[KvCache::key_index(pos0 + i, j, KW)] = fp32_to_fp16(k[j]);
-        for (int64_t j = 0; j < KW; ++j) Vc[j] = fp32_to_fp16(v[j]);
-      } else {
-        float* Kt = kv_.keys(il);
-        for (int64_t j = 0; j < KW; ++j) Kt[KvCache::key_index(pos0 + i, j, KW)] = k[j];
-        std::memcpy(kv_.values(il) + (pos0 + i) * KW, v, static_cast<size_t>(KW) * sizeof(float));
-      }
-    }
+    linear({{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}}, xn_.data(), n, [&](int64_t t0, int64_t t1) {
+      if (il > 0) add_rows(t0, t1);
+      norm_rows(L.attn_norm, t0, t1);
+    });
     attention(il, n, pos0);
-    linear({{&L.wo, xn_.data()}}, att_.data(), n);
-    for (int64_t j = 0; j < n * E; ++j) x_[static_cast<size_t>(j)] += xn_[static_cast<size_t>(j)];
-
-    for (int64_t i = 0; i < n; ++i) rms_norm(x_.data() + i * E, L.ffn_norm.data(), xn_.data() + i * E, E, c.rms_eps);
-    linear({{&L.ffn_gate, gate_.data()}, {&L.ffn_up, up_.data()}}, xn_.data(), n);
-    model_->kernels().swiglu(gate_.data(), up_.data(), gate_.data(), n * FF);
-    linear({{&L.ffn_down, xn_.data()}}, gate_.data(), n);
-    for (int64_t j = 0; j < n * E; ++j) x_[static_cast<size_t>(j)] += xn_[static_cast<size_t>(j)];
+    linear({{&L.wo, xn_.data()}}, att_.data(), n, [](int64_t, int64_t) {});
+    linear({{&L.ffn_gate, gate_.data()}, {&L.ffn_up, up_.data()}}, xn_.data(), n, [&](int64_t t0, int64_t t1) {
+      add_rows(t0, t1);
+      norm_rows(L.ffn_norm, t0, t1);
+    });
+    linear({{&L.ffn_down, xn_.data()}}, gate_.data(), n, [&](int64_t t0, int64_t t1) {
+      model_->kernels().swiglu(gate_.data() + t0 * FF, up_.data() + t0 * FF, gate_.data() + t0 * FF, (t1 - t0) * FF);
+    });
   }
   kv_.advance(n);
 
+  // The last layer's residual, then the output norm of the rows asked for (row
+  // i of xn_ for token first + i).
   const int64_t first = which == Logits::kAll ? 0 : n - 1;
   const int64_t rows = n - first;
-  for (int64_t i = 0; i < rows; ++i)
-    rms_norm(x_.data() + (first + i) * E, model_->output_norm().data(), xn_.data() + i * E, E, c.rms_eps);
   logits_.resize(static_cast<size_t>(rows * c.n_vocab));
-  linear({{&model_->output(), logits_.data()}}, xn_.data(), rows);
+  linear({{&model_->output(), logits_.data()}}, xn_.data(), rows, [&](int64_t t0, int64_t t1) {
+    add_rows(first + t0, first + t1);
+    for (int64_t i = t0; i < t1; ++i)
+      rms_norm(x_.data() + (first + i) * E, model_->output_norm().data(), xn_.data() + i * E, E, c.rms_eps);
+  });
   return std::span<const float>(logits_.data(), logits_.size());
 }
 

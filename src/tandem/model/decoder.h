@@ -135,6 +135,12 @@ class Sequence {
   size_t kv_bytes() const { return kv_.bytes(); }
 
  private:
+  // Runs prep(t0, t1) over the batch's tokens, then body(ith, nth) on every part
+  // of one pool.run. Several tokens are shared out among the threads of that
+  // run (SharedUnits, one token at a time), one is made on this thread first.
+  template <class Prep, class Body>
+  void phased(int64_t n_tok, Prep&& prep, Body&& body);
+  void store_kv(int64_t layer, int64_t pos0, int64_t t0, int64_t t1);
   void attention(int64_t layer, int64_t n_tok, int64_t pos0);
   void ensure_scratch(int64_t n_tok);
   // Several products of one input: y_i (n_tok, W_i.n_out) = x (n_tok, n_in) * W_i^T,
@@ -145,7 +151,9 @@ class Sequence {
     float* y;
   };
   static constexpr size_t kMaxFused = 3;
-  void linear(std::initializer_list<LinearOut> outs, const float* x, int64_t n_tok);
+  // prep(t0, t1) makes tokens [t0, t1) of x first (phased()).
+  template <class Prep>
+  void linear(std::initializer_list<LinearOut> outs, const float* x, int64_t n_tok, Prep&& prep);
 
   std::shared_ptr<const DecoderModel> model_;
   ThreadPool& pool_;

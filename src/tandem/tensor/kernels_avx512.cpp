@@ -1171,28 +1171,6 @@ void pack_wide_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, PackFor
 // Activations: quantize_row_q8a's arithmetic (amax / 127, 1 / d, x * id rounded
 // to nearest even by cvtps2dq) written straight into the tile's group layout.
 
-struct Block32 {
-  __m128i q_lo, q_hi;  // elements 0..15, 16..31 as int8
-  float d;
-  int s_lo, s_hi;
-};
-
-T512_INLINE Block32 quantize_block32(const float* x) {
-  const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-  const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-  Block32 b;
-  b.d = amax / 127;
-  const float id = b.d != 0.0f ? 1.0f / b.d : 0.0f;
-  const __m512 vid = _mm512_set1_ps(id);
-  const __m512i i0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid));
-  const __m512i i1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));
-  b.s_lo = _mm512_reduce_add_epi32(i0);
-  b.s_hi = _mm512_reduce_add_epi32(i1);
-  b.q_lo = _mm512_cvtepi32_epi8(i0);
-  b.q_hi = _mm512_cvtepi32_epi8(i1);
-  return b;
-}
-
 T512_INLINE __m512i join_4x128(__m128i a, __m128i b, __m128i c, __m128i d) {
   __m512i v = _mm512_castsi128_si512(a);
   v = _mm512_inserti32x4(v, b, 1);
@@ -1200,40 +1178,99 @@ T512_INLINE __m512i join_4x128(__m128i a, __m128i b, __m128i c, __m128i d) {
   return _mm512_inserti32x4(v, d, 3);
 }
 
-T512 void quantize_token(const float* x, int64_t n, int bs, uint8_t* out) {
-  const int64_t span = int64_t{kGroupBlocks} * bs;
-  const int64_t n_groups = (n + span - 1) / span;
-  const Block32 zero{_mm_setzero_si128(), _mm_setzero_si128(), 0.0f, 0, 0};
-  for (int64_t g = 0; g < n_groups; ++g) {
-    const int64_t start = g * span;
-    if (bs == kQK) {
-      Block32 b[4];
-      for (int k = 0; k < 4; ++k) b[k] = start + 32 * k < n ? quantize_block32(x + start + 32 * k) : zero;
-      _mm512_storeu_si512(out, lanes_to_quads(join_4x128(b[0].q_lo, b[1].q_lo, b[2].q_lo, b[3].q_lo)));
-      _mm512_storeu_si512(out + 64, lanes_to_quads(join_4x128(b[0].q_hi, b[1].q_hi, b[2].q_hi, b[3].q_hi)));
-      float* f = reinterpret_cast<float*>(out + 128);
-      int32_t sums[4];
-      for (int k = 0; k < 4; ++k) {
-        sums[k] = b[k].s_lo + b[k].s_hi;
-        f[k] = b[k].d;
-        f[4 + k] = b[k].d * static_cast<float>(sums[k]);
-      }
-      std::memcpy(out + 160, sums, sizeof sums);
+// Four consecutive blocks of 32 (nb of them present, the rest zero), each
+// quantity of block k in the k-th 128-bit lane: the blocks' quantized halves
+// (lo: elements 0-15, hi: 16-31, int8), d, and the halves' integer sums (in
+// all four dwords of the lane).
+struct Blocks4 {
+  __m512i lo, hi;
+  __m512 d;
+  __m512i s_lo, s_hi;
+};
+
+// Per 128-bit lane k: the maximum of v[k]'s 16 lanes, in all four of its lanes.
+T512_INLINE __m512 lane_max4(const __m512 (&v)[4]) {
+  const __m512 x01 = _mm512_max_ps(_mm512_shuffle_f32x4(v[0], v[1], 0x44), _mm512_shuffle_f32x4(v[0], v[1], 0xEE));
+  const __m512 x23 = _mm512_max_ps(_mm512_shuffle_f32x4(v[2], v[3], 0x44), _mm512_shuffle_f32x4(v[2], v[3], 0xEE));
+  __m512 y = _mm512_max_ps(_mm512_shuffle_f32x4(x01, x23, 0x88), _mm512_shuffle_f32x4(x01, x23, 0xDD));
+  y = _mm512_max_ps(y, _mm512_permute_ps(y, 0xB1));
+  return _mm512_max_ps(y, _mm512_permute_ps(y, 0x4E));
+}
+
+// Sums of each 128-bit lane's 16 signed bytes, in all four of its dwords.
+T512_INLINE __m512i lane_byte_sums(__m512i q) {
+  __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), q);
+  s = _mm512_add_epi32(s, _mm512_shuffle_epi32(s, _MM_PERM_CDAB));
+  return _mm512_add_epi32(s, _mm512_shuffle_epi32(s, _MM_PERM_BADC));
+}
+
+// quantize_row_q8a's arithmetic for four blocks at once: the maxima, d and
+// 1 / d as vectors (the same IEEE operations as one block at a time).
+T512_INLINE Blocks4 quantize_blocks4(const float* x, int nb) {
+  __m512 v[8], m[4];
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    v[2 * k] = k < nb ? _mm512_loadu_ps(x + 32 * k) : _mm512_setzero_ps();
+    v[2 * k + 1] = k < nb ? _mm512_loadu_ps(x + 32 * k + 16) : _mm512_setzero_ps();
+    m[k] = _mm512_max_ps(_mm512_abs_ps(v[2 * k]), _mm512_abs_ps(v[2 * k + 1]));
+  }
+  Blocks4 b;
+  b.d = _mm512_div_ps(lane_max4(m), _mm512_set1_ps(127.0f));
+  const __m512 id =
+      _mm512_maskz_div_ps(_mm512_cmp_ps_mask(b.d, _mm512_setzero_ps(), _CMP_NEQ_UQ), _mm512_set1_ps(1.0f), b.d);
+  const __m512 ids[4] = {_mm512_shuffle_f32x4(id, id, 0x00), _mm512_shuffle_f32x4(id, id, 0x55),
+                         _mm512_shuffle_f32x4(id, id, 0xAA), _mm512_shuffle_f32x4(id, id, 0xFF)};
+  __m128i lo[4], hi[4];
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    lo[k] = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v[2 * k], ids[k])));
+    hi[k] = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v[2 * k + 1], ids[k])));
+  }
+  b.lo = join_4x128(lo[0], lo[1], lo[2], lo[3]);
+  b.hi = join_4x128(hi[0], hi[1], hi[2], hi[3]);
+  b.s_lo = lane_byte_sums(b.lo);
+  b.s_hi = lane_byte_sums(b.hi);
+  return b;
+}
+
+// Lanes idx[0..3] of v to 16 bytes at p (a store of vpcompress is microcoded
+// and slow on some cores).
+T512_INLINE void store_4_lanes(uint8_t* p, __m512i v, __m512i idx) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_castsi512_si128(_mm512_permutexvar_epi32(idx, v)));
+}
+
+T512_INLINE void quantize_token(const float* x, int64_t n, int bs, uint8_t* out) {
+  // Blocks of 32 are whole (check_row_shape); four at a time.
+  for (int64_t start = 0; start < n; start += 4 * kQK) {
+    const Blocks4 b = quantize_blocks4(x + start, static_cast<int>(std::min<int64_t>(4, (n - start) / kQK)));
+    if (bs == kQK) {  // one group: quads, d[4], d * S[4], S[4]
+      _mm512_storeu_si512(out, lanes_to_quads(b.lo));
+      _mm512_storeu_si512(out + 64, lanes_to_quads(b.hi));
+      const __m512i sums = _mm512_add_epi32(b.s_lo, b.s_hi);
+      const __m512 ds = _mm512_mul_ps(b.d, _mm512_cvtepi32_ps(sums));
+      const __m512i firsts = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);  // one per block
+      store_4_lanes(out + 128, _mm512_castps_si512(b.d), firsts);
+      store_4_lanes(out + 144, _mm512_castps_si512(ds), firsts);
+      store_4_lanes(out + 160, sums, firsts);
       out += tile::act_group_bytes(kQK);
-    } else {  // bs 16: two blocks of 32 make the group's four sub-blocks
-      const Block32 b0 = start < n ? quantize_block32(x + start) : zero;
-      const Block32 b1 = start + 32 < n ? quantize_block32(x + start + 32) : zero;
-      _mm512_storeu_si512(out, lanes_to_quads(join_4x128(b0.q_lo, b0.q_hi, b1.q_lo, b1.q_hi)));
-      float* f = reinterpret_cast<float*>(out + 64);
-      f[0] = f[1] = b0.d;
-      f[2] = f[3] = b1.d;
-      f[4] = b0.d * static_cast<float>(b0.s_lo);
-      f[5] = b0.d * static_cast<float>(b0.s_hi);
-      f[6] = b1.d * static_cast<float>(b1.s_lo);
-      f[7] = b1.d * static_cast<float>(b1.s_hi);
-      const int32_t sums[4] = {b0.s_lo, b0.s_hi, b1.s_lo, b1.s_hi};
-      std::memcpy(out + 96, sums, sizeof sums);
-      out += tile::act_group_bytes(16);
+    } else {  // bs 16: two groups (blocks 0-1, 2-3), each block's halves its sub-blocks
+      // Per group: the quads of lo0, hi0, lo1, hi1; d0, d0, d1, d1; their d * S; S.
+      const __m512i q01 = _mm512_shuffle_i64x2(b.lo, b.hi, 0x44), q23 = _mm512_shuffle_i64x2(b.lo, b.hi, 0xEE);
+      const __m512i sums = _mm512_permutex2var_epi32(
+          b.s_lo, _mm512_setr_epi32(0, 16, 4, 20, 8, 24, 12, 28, 0, 0, 0, 0, 0, 0, 0, 0), b.s_hi);
+      const __m512 d = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 4, 4, 8, 8, 12, 12, 0, 0, 0, 0, 0, 0, 0, 0), b.d);
+      const __m512 ds = _mm512_mul_ps(d, _mm512_cvtepi32_ps(sums));
+      const int groups = static_cast<int>(std::min<int64_t>(2, (n - start + 2 * kQK - 1) / (2 * kQK)));
+      for (int g = 0; g < groups; ++g) {
+        const __m512i q = g == 0 ? q01 : q23;
+        const __m512i four = _mm512_add_epi32(_mm512_set1_epi32(4 * g), _mm512_setr_epi32(0, 1, 2, 3, 0, 0, 0, 0, 0, 0,
+                                                                                          0, 0, 0, 0, 0, 0));
+        _mm512_storeu_si512(out, lanes_to_quads(_mm512_shuffle_i64x2(q, q, 0xD8)));
+        store_4_lanes(out + 64, _mm512_castps_si512(d), four);
+        store_4_lanes(out + 80, _mm512_castps_si512(ds), four);
+        store_4_lanes(out + 96, sums, four);
+        out += tile::act_group_bytes(16);
+      }
     }
   }
 }

@@ -25,8 +25,8 @@ bool shares_activations(GgmlType a, GgmlType b) {
   return affine_block_size(a) == affine_block_size(b);
 }
 
-void prepare_activations(const Kernels& k, GgmlType wtype, const float* x, int64_t n_tokens, int64_t n_in,
-                         int64_t ldx, Activations& out) {
+void plan_activations(const Kernels& k, GgmlType wtype, const float* x, int64_t n_tokens, int64_t n_in, int64_t ldx,
+                      Activations& out) {
   out.wtype = wtype;
   out.isa = static_cast<int>(k.isa);
   out.n_tokens = n_tokens;
@@ -37,11 +37,21 @@ void prepare_activations(const Kernels& k, GgmlType wtype, const float* x, int64
     out.token_bytes = 0;
     return;
   }
-  const int bs = affine_block_size(wtype);
-  out.token_bytes = k.act_token_bytes(n_in, bs);
+  out.token_bytes = k.act_token_bytes(n_in, affine_block_size(wtype));
   const size_t lines = (out.token_bytes * static_cast<size_t>(n_tokens) + 63) / 64 + 1;
   if (out.buf.size() < lines) out.buf.resize(lines);
-  k.quantize_acts(x, n_tokens, n_in, ldx, bs, out.token(0), out.token_bytes);
+}
+
+void quantize_activations(const Kernels& k, Activations& out, int64_t t0, int64_t t1) {
+  if (out.token_bytes == 0 || t1 <= t0) return;
+  k.quantize_acts(out.x + t0 * out.ldx, t1 - t0, out.n_in, out.ldx, affine_block_size(out.wtype), out.token(t0),
+                  out.token_bytes);
+}
+
+void prepare_activations(const Kernels& k, GgmlType wtype, const float* x, int64_t n_tokens, int64_t n_in,
+                         int64_t ldx, Activations& out) {
+  plan_activations(k, wtype, x, n_tokens, n_in, ldx, out);
+  quantize_activations(k, out, 0, n_tokens);
 }
 
 size_t packed_tile_bytes(const Kernels& k, GgmlType t, int64_t n_in, PackFor pf) {

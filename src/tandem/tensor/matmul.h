@@ -26,6 +26,13 @@ Status check_weight(const WeightView& w);
 void prepare_activations(const Kernels& k, GgmlType wtype, const float* x, int64_t n_tokens, int64_t n_in,
                          int64_t ldx, Activations& out);
 
+// prepare_activations in two steps, so that threads can quantize tokens in
+// parallel: plan_activations lays `out` out for x without reading it, and
+// quantize_activations then quantizes tokens [t0, t1) of it (each token once).
+void plan_activations(const Kernels& k, GgmlType wtype, const float* x, int64_t n_tokens, int64_t n_in, int64_t ldx,
+                      Activations& out);
+void quantize_activations(const Kernels& k, Activations& out, int64_t t0, int64_t t1);
+
 // Bytes of one packed tile (k.pack_rows rows) of n_in elements, and of all of
 // w's rows packed (the last tile whole) in the layout for w.pack_for; 0 for
 // types without a tile layout.
