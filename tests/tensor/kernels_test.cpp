@@ -327,16 +327,21 @@ TEST(WideTile, LaneIsRow) {
         for (int r = 0; r < 4; ++r) gp[r] = &grp[static_cast<size_t>((4 * j + r) * G + g)];
         tile::pack_weight_group(gp, bs, tiles4[0].b + j * tile_bytes + g * wgb);
       }
-    for (bool with_min : {true, false}) {  // m left out for offset-only types
-      const tile::WideForm f{bs, with_min, bits, false};
+    for (int form = 0; form < 4; ++form) {
+      const bool with_min = form % 2 == 0;  // m left out for offset-only types
+      const bool half = form >= 2;          // d and m as fp16 ahead of the group's codes
+      const tile::WideForm f{bs, with_min, bits, false, half};
       tile::interleave_wide(tiles4[0].b, G, f, wide[0].b);
       const size_t unit_bytes = tile::wide_block_bytes(f);
       const size_t codes = static_cast<size_t>(Q) * 8 * bits;
-      EXPECT_EQ(unit_bytes, wgb - (with_min ? 0 : 64) - static_cast<size_t>(Q) * 8 * (8 - bits));
-      EXPECT_EQ(tile::wide_group_bytes(f), 4 * unit_bytes);
+      const size_t scales = (with_min ? 2 : 1) * 64;
+      EXPECT_EQ(unit_bytes, half ? codes : codes + scales);
+      EXPECT_EQ(tile::wide_group_bytes(f), 4 * (codes + (half ? scales / 2 : scales)));
+      EXPECT_EQ(tile::wide_group_bytes(f) % 64, 0u);
       for (int64_t g = 0; g < G; ++g)
         for (int b = 0; b < 4; ++b) {
-          const uint8_t* unit = wide[0].b + (g * 4 + b) * unit_bytes;
+          const uint8_t* group = wide[0].b + g * tile::wide_group_bytes(f);
+          const uint8_t* unit = group + tile::wide_group_head(f) + b * unit_bytes;
           for (int row = 0; row < 16; ++row) {
             const AffineGroup& a = grp[static_cast<size_t>(row * G + g)];
             for (int i = 0; i < Q; ++i)
@@ -352,12 +357,21 @@ TEST(WideTile, LaneIsRow) {
                 ASSERT_EQ(got, want) << "row " << row << " block " << b << " quad " << i << " byte " << k << ", "
                                      << bits << "-bit codes";
               }
-            float d, m;
-            std::memcpy(&d, unit + codes + row * 4, 4);
-            EXPECT_EQ(d, a.d[b]);
-            if (!with_min) continue;
-            std::memcpy(&m, unit + codes + 64 + row * 4, 4);
-            EXPECT_EQ(m, a.m[b]);
+            // Scale v (d, then m) of this block and row.
+            auto scale = [&](int v) {
+              float x;
+              if (!half) {
+                std::memcpy(&x, unit + codes + v * 64 + row * 4, 4);
+                return x;
+              }
+              uint16_t h;
+              std::memcpy(&h, group + (v * 4 + b) * 32 + row * 2, 2);
+              return fp16_to_fp32(h);
+            };
+            EXPECT_EQ(scale(0), a.d[b]);
+            if (with_min) {
+              EXPECT_EQ(scale(1), a.m[b]);
+            }
           }
         }
     }

@@ -873,14 +873,15 @@ T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out)
   const size_t tb = static_cast<size_t>(G) * wgb;
   for (int64_t g = 0; g < G; ++g) {
     const uint8_t* src = tiles4 + static_cast<size_t>(g) * wgb;
-    uint8_t* dst = out + static_cast<size_t>(g) * tile::wide_group_bytes(F);
+    uint8_t* dst = out + static_cast<size_t>(g) * tile::wide_group_bytes(F);  // head (scales), then the blocks
+    uint8_t* blocks = dst + tile::wide_group_head(F);
     if constexpr (F.code_bits == 8) {
 #pragma GCC unroll 8
       for (int i = 0; i < Q; ++i) {
         __m512i byb[4];
         wide_by_block(src, tb, i, byb);
 #pragma GCC unroll 4
-        for (int b = 0; b < 4; ++b) _mm512_store_si512(dst + b * wbb + i * 64, byb[b]);
+        for (int b = 0; b < 4; ++b) _mm512_store_si512(blocks + b * wbb + i * 64, byb[b]);
       }
     } else {
       const __m512i m4 = _mm512_set1_epi8(0x0F);
@@ -891,7 +892,7 @@ T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out)
         wide_by_block(src, tb, i + Q / 2, hi);
 #pragma GCC unroll 4
         for (int b = 0; b < 4; ++b)  // each masked to 4 bits: the shift moves no bit across a byte
-          _mm512_store_si512(dst + b * wbb + i * 64, _mm512_or_si512(_mm512_and_si512(lo[b], m4),
+          _mm512_store_si512(blocks + b * wbb + i * 64, _mm512_or_si512(_mm512_and_si512(lo[b], m4),
                                                                      _mm512_slli_epi16(_mm512_and_si512(hi[b], m4), 4)));
       }
       if constexpr (F.code_bits > 4) {
@@ -911,7 +912,7 @@ T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out)
                                      _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(byb[b], 4), mx), extra * q));
           }
 #pragma GCC unroll 4
-          for (int b = 0; b < 4; ++b) _mm512_store_si512(dst + b * wbb + (Q / 2 + j) * 64, h[b]);
+          for (int b = 0; b < 4; ++b) _mm512_store_si512(blocks + b * wbb + (Q / 2 + j) * 64, h[b]);
         }
       }
     }
@@ -921,7 +922,13 @@ T512_INLINE void interleave_wide(const uint8_t* tiles4, int64_t G, uint8_t* out)
       __m512i byb[4];
       wide_by_block(src, tb, Q + v, byb);
 #pragma GCC unroll 4
-      for (int b = 0; b < 4; ++b) _mm512_store_si512(dst + b * wbb + codes + v * 64, byb[b]);
+      for (int b = 0; b < 4; ++b) {
+        if constexpr (F.half_scales)  // exact: the legacy types' d and m are fp16 values
+          _mm256_store_si256(reinterpret_cast<__m256i*>(dst + (v * 4 + b) * tile::kHalfScaleBytes),
+                             _mm512_cvtps_ph(_mm512_castsi512_ps(byb[b]), _MM_FROUND_TO_NEAREST_INT));
+        else
+          _mm512_store_si512(blocks + b * wbb + codes + v * 64, byb[b]);
+      }
     }
   }
 }
@@ -991,11 +998,12 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
   for (int64_t g = 0; g < G; ++g) {
     const uint8_t* ag = act + g * agb;
     const uint8_t* wg = wt + g * tile::wide_group_bytes(F);
-    const uint8_t* tail = wg + 4 * wbb;  // k-scales
+    const uint8_t* head = wg;  // k-scales or half scales; then the blocks
+    wg += tile::wide_group_head(F);
     __m512 dsup = _mm512_setzero_ps(), msup = _mm512_setzero_ps();  // k-scales: the rows' d and dmin
     if constexpr (F.k_scales) {
-      dsup = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(tail)));
-      if constexpr (F.with_min) msup = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(tail + 32)));
+      dsup = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(head)));
+      if constexpr (F.with_min) msup = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(head + 32)));
     }
 #pragma GCC unroll 4
     for (int b = 0; b < 4; ++b) {
@@ -1050,10 +1058,14 @@ T512 void wide_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
       __m512 dw, mw;
       if constexpr (F.k_scales) {  // d * sc and -(dmin * mn), as k_quant_scales rounds them
         // Scales are signed (Q6_K) or below 64 (Q4_K): a signed widening fits both.
-        const uint8_t* sc = tail + 64 + b * tile::wide_scale_stride(F);
+        const uint8_t* sc = head + 64 + b * tile::wide_scale_stride(F);
         dw = _mm512_mul_ps(dsup, scale_bytes(sc));
         mw = F.with_min ? _mm512_xor_ps(_mm512_mul_ps(msup, scale_bytes(sc + 16)), _mm512_set1_ps(-0.0f))
                         : _mm512_setzero_ps();
+      } else if constexpr (F.half_scales) {
+        const __m256i* h = reinterpret_cast<const __m256i*>(head + b * tile::kHalfScaleBytes);
+        dw = _mm512_cvtph_ps(_mm256_load_si256(h));
+        mw = F.with_min ? _mm512_cvtph_ps(_mm256_load_si256(h + 4)) : _mm512_setzero_ps();  // 4 x 32 bytes on
       } else {
         dw = _mm512_load_ps(reinterpret_cast<const float*>(wb + codes));
         mw = F.with_min ? _mm512_load_ps(reinterpret_cast<const float*>(wb + codes + 64)) : _mm512_setzero_ps();

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "tandem/tensor/float16.h"
 #include "tandem/tensor/quant_blocks.h"
 #include "tandem/tensor/quants.h"
 
@@ -39,7 +40,9 @@ void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out)
   const int nq = quads(f.bs);
   const size_t wgb = weight_group_bytes(f.bs), tile_bytes = static_cast<size_t>(G) * wgb;
   const size_t codes = wide_codes_bytes(f);
-  for (int64_t g = 0; g < G; ++g, out += wide_group_tail(f)) {
+  for (int64_t g = 0; g < G; ++g) {
+    uint8_t* head = out;
+    out += wide_group_head(f);
     for (int b = 0; b < kGroupBlocks; ++b, out += wide_block_bytes(f))
       for (int row = 0; row < kWideRows; ++row) {
         const uint8_t* src = tiles4 + static_cast<size_t>(row / kRows) * tile_bytes + static_cast<size_t>(g) * wgb;
@@ -62,8 +65,17 @@ void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out)
           }
         }
         if (f.k_scales) continue;
-        for (int v = 0; v < (f.with_min ? 2 : 1); ++v)  // d, then m: float lane r*4+b -> lane row
-          std::memcpy(out + codes + v * 64 + row * 4, src + nq * 64 + v * 64 + (r * 4 + b) * 4, 4);
+        for (int v = 0; v < (f.with_min ? 2 : 1); ++v) {  // d, then m: float lane r*4+b -> lane row
+          const uint8_t* from = src + nq * 64 + v * 64 + (r * 4 + b) * 4;
+          if (!f.half_scales) {
+            std::memcpy(out + codes + v * 64 + row * 4, from, 4);
+            continue;
+          }
+          float x;
+          std::memcpy(&x, from, 4);
+          const uint16_t h = fp32_to_fp16(x);
+          std::memcpy(head + (v * kGroupBlocks + b) * kHalfScaleBytes + row * 2, &h, 2);
+        }
       }
   }
 }
@@ -77,24 +89,24 @@ void pack_wide_k_scales(GgmlType t, const uint8_t* const rows[kWideRows], int64_
   static_assert(offsetof(BlockQ5_K, scales) == offsetof(BlockQ4_K, scales) && offsetof(BlockQ5_K, dmin) == offsetof(BlockQ4_K, dmin));
   const int64_t per_super = q6 ? 4 : 2;  // groups per super-block
   for (int64_t g = 0; g < G; ++g, out += wide_group_bytes(f)) {
-    uint8_t* tail = out + kGroupBlocks * wide_block_bytes(f);
-    std::memset(tail, 0, wide_group_tail(f));
+    uint8_t* head = out;
+    std::memset(head, 0, wide_group_head(f));
     for (int row = 0; row < kWideRows; ++row) {
       const int first = static_cast<int>(g % per_super) * kGroupBlocks;  // the group's first sub-block
       if (q6) {
         BlockQ6_K blk;
         std::memcpy(&blk, rows[row] + static_cast<size_t>(g / per_super) * sizeof blk, sizeof blk);
-        std::memcpy(tail + row * 2, &blk.d, 2);
+        std::memcpy(head + row * 2, &blk.d, 2);
         for (int b = 0; b < kGroupBlocks; ++b)
-          tail[64 + b * wide_scale_stride(f) + row] = static_cast<uint8_t>(blk.scales[first + b]);
+          head[64 + b * wide_scale_stride(f) + row] = static_cast<uint8_t>(blk.scales[first + b]);
       } else {
         BlockQ4_K blk;  // its first fields, also Q5_K's
         std::memcpy(&blk, rows[row] + static_cast<size_t>(g / per_super) * stride, offsetof(BlockQ4_K, qs));
-        std::memcpy(tail + row * 2, &blk.d, 2);
-        std::memcpy(tail + 32 + row * 2, &blk.dmin, 2);
+        std::memcpy(head + row * 2, &blk.d, 2);
+        std::memcpy(head + 32 + row * 2, &blk.dmin, 2);
         for (int b = 0; b < kGroupBlocks; ++b)
-          k_scale_min(first + b, blk.scales, tail[64 + b * wide_scale_stride(f) + row],
-                      tail[64 + b * wide_scale_stride(f) + 16 + row]);
+          k_scale_min(first + b, blk.scales, head[64 + b * wide_scale_stride(f) + row],
+                      head[64 + b * wide_scale_stride(f) + 16 + row]);
       }
     }
   }

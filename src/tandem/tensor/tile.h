@@ -75,31 +75,43 @@ size_t packed_tile_bytes(GgmlType t, int64_t n_in);
 // tiles leave it out.
 constexpr bool offset_only(GgmlType t) { return code_offset_shift(t) >= 0; }
 // How a type's wide tile stores a block: m kept (not offset_only), bits per
-// code (8, 6, 5 or 4), scales as k-scales. A type's narrow form keeps the
-// fewest bytes; its plain one 8-bit codes and float scales, except for 4-bit
-// codes, whose narrow form also decodes fastest (kernels_bench packed1 Q4_K
-// 21.7 -> 16.6 us, packed5 unchanged), while 5- and 6-bit ones cost more
-// instructions (packed1 Q6_K 22.1 -> 27.5 us) and pay only when streamed.
+// code (8, 6, 5 or 4), scales as k-scales, or d and m as fp16 in the group's
+// tail (half_scales) instead of floats after each block's codes. A type's
+// narrow form keeps the fewest bytes; its plain one 8-bit codes and float
+// scales, except for 4-bit codes, whose narrow form also decodes fastest
+// (kernels_bench packed1 Q4_K 21.7 -> 16.6 us, packed5 unchanged), while 5-
+// and 6-bit ones cost more instructions (packed1 Q6_K 22.1 -> 27.5 us) and pay
+// only when streamed. half_scales is exact for the legacy types, whose d and m
+// are fp16 in GGUF; with it their narrow tiles take exactly their GGUF bytes.
 struct WideForm {
   int bs = 0;
   bool with_min = true;
   int code_bits = 8;
   bool k_scales = false;
+  bool half_scales = false;
   friend constexpr bool operator==(const WideForm&, const WideForm&) = default;
 };
 constexpr WideForm wide_form(GgmlType t, bool narrow) {
-  if (!narrow && code_bits(t) != 4) return {affine_block_size(t), !offset_only(t), 8, false};
+  if (!narrow && code_bits(t) != 4) return {affine_block_size(t), !offset_only(t), 8, false, false};
   const bool k = t == GgmlType::Q4_K || t == GgmlType::Q5_K || t == GgmlType::Q6_K;
-  return {affine_block_size(t), !offset_only(t), code_bits(t), k};
+  return {affine_block_size(t), !offset_only(t), code_bits(t), k, narrow && !k};
 }
 constexpr size_t wide_codes_bytes(WideForm f) { return static_cast<size_t>(quads(f.bs)) * 8 * f.code_bits; }
 constexpr size_t wide_block_bytes(WideForm f) {
-  return wide_codes_bytes(f) + (f.k_scales ? 0 : (f.with_min ? 2 : 1) * 16 * sizeof(float));
+  return wide_codes_bytes(f) + (f.k_scales || f.half_scales ? 0 : (f.with_min ? 2 : 1) * 16 * sizeof(float));
 }
-// The bytes after a group's four blocks: the k-scales (d, dmin, then sc and mn per block).
+// The bytes before a group's four blocks: the k-scales (d, dmin, then sc and mn
+// per block), or the half scales (d of blocks 0-3, then m: 16 rows of fp16
+// each). Ahead of the codes, so that a tile streams in the order the kernel
+// reads it: the scales come first, and the hardware prefetcher, which follows
+// that order, has them in time (after the codes they were a miss per group).
 constexpr size_t wide_scale_stride(WideForm f) { return f.with_min ? 32 : 16; }  // per block
-constexpr size_t wide_group_tail(WideForm f) { return f.k_scales ? 64 + kGroupBlocks * wide_scale_stride(f) : 0; }
-constexpr size_t wide_group_bytes(WideForm f) { return kGroupBlocks * wide_block_bytes(f) + wide_group_tail(f); }
+constexpr size_t kHalfScaleBytes = 16 * 2;                                        // one block's d (or m)
+constexpr size_t wide_group_head(WideForm f) {
+  if (f.k_scales) return 64 + kGroupBlocks * wide_scale_stride(f);
+  return f.half_scales ? (f.with_min ? 2 : 1) * kGroupBlocks * kHalfScaleBytes : 0;
+}
+constexpr size_t wide_group_bytes(WideForm f) { return wide_group_head(f) + kGroupBlocks * wide_block_bytes(f); }
 // Bytes of one wide tile (16 rows) of a whole weight row range; 0 for floats.
 size_t wide_tile_bytes(GgmlType t, int64_t n_in, bool narrow);
 
