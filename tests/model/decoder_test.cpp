@@ -146,15 +146,19 @@ void expect_same_logits(const DecoderModel& x, const DecoderModel& y) {
 // kernels. The kernels share one float recipe, so a model gives the same
 // logits bit for bit either way.
 // Returns false where nothing was packed (this path, or a float model).
+// Both packed forms: for the cache (the model fits), and for streaming (a
+// 1-byte cache makes every matrix the layout with the fewest bytes).
 bool expect_packing_invisible(const std::string& path, Isa isa) {
   SCOPED_TRACE(path + " on " + std::string(isa_name(isa)));
   auto packed = DecoderModel::load(path, options(isa, true));
+  auto streamed = DecoderModel::load(path, options(isa, true, std::nullopt, size_t{1}));
   auto plain = DecoderModel::load(path, options(isa, false));
-  EXPECT_TRUE(packed.ok() && plain.ok());
-  if (!packed.ok() || !plain.ok()) return false;
+  EXPECT_TRUE(packed.ok() && streamed.ok() && plain.ok());
+  if (!packed.ok() || !streamed.ok() || !plain.ok()) return false;
   EXPECT_EQ((*plain)->packed_bytes(), 0u);
   if ((*packed)->packed_bytes() == 0) return false;
   expect_same_logits(**packed, **plain);
+  expect_same_logits(**streamed, **plain);
   return true;
 }
 
