@@ -5,6 +5,7 @@
 // batch size and row split.
 #include "tandem/tensor/kernels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -274,9 +275,14 @@ TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
       const int64_t G = affine_groups(t, n_in);
       const size_t tile_bytes = G * tile::weight_group_bytes(bs);  // one 4-row tile
       const size_t bytes4 = tile_bytes * static_cast<size_t>(n_rows / tile::kRows);
-      const size_t bytes = n_rows == tile::kWideRows ? tile::wide_tile_bytes(t, n_in, narrow) : bytes4;
+      // AVX2's Q8_0 tiles are compact (tile::kCompactQ8GroupBytes).
+      const bool compact = k_.isa == Isa::Avx2 && t == GgmlType::Q8_0;
+      const size_t bytes = n_rows == tile::kWideRows ? tile::wide_tile_bytes(t, n_in, narrow)
+                           : compact                 ? static_cast<size_t>(G) * tile::kCompactQ8GroupBytes
+                                                     : bytes4;
       EXPECT_EQ(packed_tile_bytes(k_, t, n_in, pf), bytes);
-      std::vector<Activations::Line> got(bytes / 64), want(bytes / 64), tiles4(bytes4 / 64);
+      const size_t lines = (std::max(bytes, bytes4) + 63) / 64;
+      std::vector<Activations::Line> got(lines), want(lines), tiles4(bytes4 / 64);
       pack(t, rows.data(), n_in, pf, got[0].b);
       // The scalar oracle: 4-row tiles (pack_weight_group), interleaved where the path is wide.
       AffineGroup grp[4];
@@ -292,10 +298,15 @@ TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
         const tile::WideForm f = tile::wide_form(t, narrow);
         tile::interleave_wide(tiles4[0].b, G, f, want[0].b);
         if (f.k_scales) tile::pack_wide_k_scales(t, rows.data(), n_in, want[0].b);
-      } else
-        want = tiles4;
+      } else if (compact) {
+        for (int64_t g = 0; g < G; ++g)
+          tile::compact_q8_group(tiles4[0].b + g * tile::weight_group_bytes(bs),
+                                 want[0].b + g * tile::kCompactQ8GroupBytes);
+      } else {
+        std::copy(tiles4.begin(), tiles4.end(), want.begin());
+      }
       for (size_t off = 0; off < bytes; off += 64)
-        ASSERT_EQ(std::memcmp(got[0].b + off, want[0].b + off, 64), 0)
+        ASSERT_EQ(std::memcmp(got[0].b + off, want[0].b + off, std::min<size_t>(64, bytes - off)), 0)
             << label(t, k_.isa) << " n_in=" << n_in << (narrow ? " narrow" : "") << " at byte " << off;
     }
   }

@@ -126,11 +126,15 @@ struct Kernels {
   // split a packed matrix's rows (threads) split at multiples of pack_rows.
   // A packed matrix is read with no decoding at all, which pays where the
   // weights stay in cache (small models: decoding is most of a token's work
-  // there) and costs where they stream from memory (the tiles are larger
-  // than the rows: per 512 Q8_0 weights 640 bytes in 4-row tiles, 576 in wide
-  // ones, instead of 544).
+  // there) and may cost where they stream from memory, where tiles larger
+  // than the rows (AVX2's 8-bit codes of 4-bit types: twice the bytes) are
+  // read at the same rate. The legacy types' wide tiles and AVX2's Q8_0 tiles
+  // take their GGUF bytes (544 per 512 Q8_0 weights).
   PackTileFn pack_tile = nullptr;
   int pack_rows = 4;
+  // Bytes of one packed tile of n_in elements per row in the layout for pf
+  // (packed_tile_bytes in matmul.h); nullptr where the path does not pack.
+  size_t (*tile_bytes)(GgmlType t, int64_t n_in, PackFor pf) = nullptr;
 
   // The matmul for a weight type; nullptr for a type without kernels.
   MatmulFn matmul_for(GgmlType t) const;

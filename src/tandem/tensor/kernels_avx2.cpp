@@ -235,23 +235,38 @@ T256_INLINE void transpose_store4(const __m128i* v, uint8_t* out, size_t stride)
   _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 3 * stride), _mm_unpackhi_epi64(t2, t3));
 }
 
+// Q8_0's tiles are compact on this path (tile::kCompactQ8GroupBytes): d in
+// fp16 ahead of the codes, no m.
+template <GgmlType W>
+inline constexpr bool kCompact = W == GgmlType::Q8_0;
+template <GgmlType W>
+inline constexpr size_t kGroupBytes =
+    kCompact<W> ? tile::kCompactQ8GroupBytes : tile::weight_group_bytes(affine_block_size_v<W>);
+
 template <GgmlType W>
 T256_INLINE void unpack_group(const uint8_t* const rows[4], int64_t g, uint8_t* out) {
   constexpr int Q = tile::quads(affine_block_size_v<W>);
-  float* d = reinterpret_cast<float*>(out + Q * 64);
+  alignas(32) float dm[32];  // d, m in lanes r * 4 + b
+  uint8_t* codes = kCompact<W> ? out + 32 : out;
+  float* d = kCompact<W> ? dm : reinterpret_cast<float*>(out + Q * 64);
   float* m = d + 16;
   for (int r = 0; r < 4; ++r) {
     __m128i lo[4], hi[4];
     Decoder<W>::run(rows[r], g, lo, hi, d + 4 * r, m + 4 * r);
-    transpose_store4(lo, out + r * 16, 64);
-    if constexpr (Q == 8) transpose_store4(hi, out + 256 + r * 16, 64);
+    transpose_store4(lo, codes + r * 16, 64);
+    if constexpr (Q == 8) transpose_store4(hi, codes + 256 + r * 16, 64);
+  }
+  if constexpr (kCompact<W>) {  // exact: d is GGUF's fp16 value
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_cvtps_ph(_mm256_load_ps(d), _MM_FROUND_TO_NEAREST_INT));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16),
+                     _mm256_cvtps_ph(_mm256_load_ps(d + 8), _MM_FROUND_TO_NEAREST_INT));
   }
 }
 
 template <GgmlType W>
 T256 void pack_tile(const uint8_t* const rows[4], int64_t n_in, uint8_t* tile) {
   constexpr int bs = affine_block_size_v<W>;
-  constexpr size_t wgb = tile::weight_group_bytes(bs);
+  constexpr size_t wgb = kGroupBytes<W>;
   const int64_t G = affine_groups(W, n_in);
   const int64_t g_full = n_in / (int64_t{kGroupBlocks} * bs);
   for (int64_t g = 0; g < g_full; ++g) unpack_group<W>(rows, g, tile + g * wgb);
@@ -262,7 +277,13 @@ T256 void pack_tile(const uint8_t* const rows[4], int64_t n_in, uint8_t* tile) {
       decode_affine_group(W, rows[r], n_in, g_full, W == GgmlType::Q8_0, grp[r]);
       gp[r] = &grp[r];
     }
-    tile::pack_weight_group(gp, bs, tile + g_full * wgb);
+    if constexpr (kCompact<W>) {
+      alignas(64) uint8_t full[tile::weight_group_bytes(bs)];
+      tile::pack_weight_group(gp, bs, full);
+      tile::compact_q8_group(full, tile + g_full * wgb);
+    } else {
+      tile::pack_weight_group(gp, bs, tile + g_full * wgb);
+    }
   }
 }
 
@@ -296,20 +317,30 @@ T256_INLINE void store_rows(__m256 v0, __m256 v1, float* y, int nr) {
   for (int r = 0; r < nr; ++r) y[r] = out[r];
 }
 
+// Signed: Q8_0, whose tiles are compact (kCompact): d in fp16 ahead of the
+// codes and m = 0, so the m term (which adds an exact zero) is left out.
 template <int Q, bool Signed, int T>
 T256 void tile_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t astride, float* y, int64_t ldy,
                       int nr) {
-  constexpr size_t wgb = tile::weight_group_bytes(4 * Q), agb = tile::act_group_bytes(4 * Q);
+  constexpr size_t wgb = Signed ? tile::kCompactQ8GroupBytes : tile::weight_group_bytes(4 * Q);
+  constexpr size_t agb = tile::act_group_bytes(4 * Q);
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc0[T], acc1[T];
 #pragma GCC unroll 4
   for (int t = 0; t < T; ++t) acc0[t] = acc1[t] = _mm256_setzero_ps();
   for (int64_t g = 0; g < G; ++g) {
     const uint8_t* wg = wt + g * wgb;
-    const __m256 dw0 = _mm256_load_ps(reinterpret_cast<const float*>(wg + Q * 64));
-    const __m256 dw1 = _mm256_load_ps(reinterpret_cast<const float*>(wg + Q * 64 + 32));
-    const __m256 mw0 = _mm256_load_ps(reinterpret_cast<const float*>(wg + Q * 64 + 64));
-    const __m256 mw1 = _mm256_load_ps(reinterpret_cast<const float*>(wg + Q * 64 + 96));
+    __m256 dw0, dw1, mw0 = _mm256_setzero_ps(), mw1 = _mm256_setzero_ps();
+    if constexpr (Signed) {
+      dw0 = _mm256_cvtph_ps(load128(wg));
+      dw1 = _mm256_cvtph_ps(load128(wg + 16));
+      wg += 32;
+    } else {
+      dw0 = _mm256_load_ps(reinterpret_cast<const float*>(wg + Q * 64));
+      dw1 = _mm256_load_ps(reinterpret_cast<const float*>(wg + Q * 64 + 32));
+      mw0 = _mm256_load_ps(reinterpret_cast<const float*>(wg + Q * 64 + 64));
+      mw1 = _mm256_load_ps(reinterpret_cast<const float*>(wg + Q * 64 + 96));
+    }
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) {
       const uint8_t* ag = act + t * astride + g * agb;
@@ -337,9 +368,14 @@ T256 void tile_kernel(const uint8_t* wt, int64_t G, const uint8_t* act, size_t a
       }
       const float* af = reinterpret_cast<const float*>(ag + Q * 16);
       const __m256 da = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(af));
-      const __m256 ds = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(af + 4));
-      acc0[t] = group_epilogue(acc0[t], s0, dw0, mw0, da, ds);
-      acc1[t] = group_epilogue(acc1[t], s1, dw1, mw1, da, ds);
+      if constexpr (Signed) {
+        acc0[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s0), dw0), da, acc0[t]);
+        acc1[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s1), dw1), da, acc1[t]);
+      } else {
+        const __m256 ds = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(af + 4));
+        acc0[t] = group_epilogue(acc0[t], s0, dw0, mw0, da, ds);
+        acc1[t] = group_epilogue(acc1[t], s1, dw1, mw1, da, ds);
+      }
     }
   }
 #pragma GCC unroll 4
@@ -465,7 +501,7 @@ T256 void gen_rows(const uint8_t* const rows[4], int64_t G, const uint8_t* act, 
 template <GgmlType W>
 T256 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0, int64_t r1) {
   constexpr int bs = affine_block_size_v<W>;
-  constexpr size_t wgb = tile::weight_group_bytes(bs);
+  constexpr size_t wgb = kGroupBytes<W>;
   const int64_t G = affine_groups(W, w.n_in);
   if (w.packed && r0 % tile::kRows == 0) {
     // Decoded once at load: every batch size runs the tile kernel.
@@ -515,6 +551,11 @@ T256 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
 
 void pack_tile_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, PackFor /*one 4-row layout*/, uint8_t* out) {
   with_quant_type(t, [&]<GgmlType W>() { pack_tile<W>(rows, n_in, out); });
+}
+
+size_t tile_bytes(GgmlType t, int64_t n_in, PackFor /*one 4-row layout*/) {
+  if (t == GgmlType::Q8_0) return static_cast<size_t>(affine_groups(t, n_in)) * tile::kCompactQ8GroupBytes;
+  return tile::packed_tile_bytes(t, n_in);
 }
 
 // ---------------------------------------------------------------------------
@@ -697,6 +738,7 @@ Kernels make_avx2_kernels() {
   Kernels k;
   k.isa = Isa::Avx2;
   k.pack_tile = pack_tile_any;
+  k.tile_bytes = tile_bytes;
   k.quantize_acts = quantize_acts;
   k.act_token_bytes = tile::act_row_bytes;
   k.matmul_f32_f32 = matmul_float<FloatKind::F32>;

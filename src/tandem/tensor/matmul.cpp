@@ -55,8 +55,7 @@ void prepare_activations(const Kernels& k, GgmlType wtype, const float* x, int64
 }
 
 size_t packed_tile_bytes(const Kernels& k, GgmlType t, int64_t n_in, PackFor pf) {
-  return k.pack_rows == tile::kWideRows ? tile::wide_tile_bytes(t, n_in, pf == PackFor::kStream)
-                                        : tile::packed_tile_bytes(t, n_in);
+  return k.tile_bytes ? k.tile_bytes(t, n_in, pf) : tile::packed_tile_bytes(t, n_in);
 }
 
 size_t packed_matrix_bytes(const Kernels& k, const WeightView& w) {

@@ -36,6 +36,17 @@ size_t wide_tile_bytes(GgmlType t, int64_t n_in, bool narrow) {
   return static_cast<size_t>(affine_groups(t, n_in)) * wide_group_bytes(wide_form(t, narrow));
 }
 
+void compact_q8_group(const uint8_t* group, uint8_t* out) {
+  const int nq = quads(kQK);
+  for (int l = 0; l < 16; ++l) {
+    float d;
+    std::memcpy(&d, group + nq * 64 + l * 4, 4);
+    const uint16_t h = fp32_to_fp16(d);
+    std::memcpy(out + 2 * l, &h, 2);
+  }
+  std::memcpy(out + 32, group, static_cast<size_t>(nq) * 64);
+}
+
 void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out) {
   const int nq = quads(f.bs);
   const size_t wgb = weight_group_bytes(f.bs), tile_bytes = static_cast<size_t>(G) * wgb;

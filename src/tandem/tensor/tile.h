@@ -71,6 +71,13 @@ inline size_t act_row_bytes(int64_t n, int bs) {
 // matmul.h picks this or wide_tile_bytes per path): affine_groups(t, n_in)
 // weight groups; 0 for types without this layout (floats).
 size_t packed_tile_bytes(GgmlType t, int64_t n_in);
+// AVX2's 4-row Q8_0 tiles are compact: a group's 16 d (lanes r * 4 + b) in
+// fp16 ahead of its 8 quads (exact: GGUF stores d so), and no m (that path
+// keeps Q8_0's codes signed, m = 0). 544 bytes a group, the GGUF bytes of its
+// 16 blocks, instead of 640. compact_q8_group writes one from a group of
+// pack_weight_group's layout.
+constexpr size_t kCompactQ8GroupBytes = 16 * 2 + 8 * 64;
+void compact_q8_group(const uint8_t* group, uint8_t* out);
 // Whether a type's m is -z * d (code_offset_shift in affine.h), so that wide
 // tiles leave it out.
 constexpr bool offset_only(GgmlType t) { return code_offset_shift(t) >= 0; }
