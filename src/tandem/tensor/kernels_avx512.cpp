@@ -1386,7 +1386,9 @@ Kernels make_avx512_kernels() {
   Kernels k;
   k.pack_tile = pack_wide_any;
   k.pack_rows = tile::kWideRows;
-  k.tile_bytes = [](GgmlType t, int64_t n_in, PackFor pf) { return tile::wide_tile_bytes(t, n_in, pf == PackFor::kStream); };
+  k.tile_bytes = [](GgmlType t, int64_t n_in, PackFor pf) {
+    return tile::wide_tile_bytes(t, n_in, pf == PackFor::kStream);
+  };
   k.isa = Isa::Avx512;
   k.quantize_acts = quantize_acts;
   k.act_token_bytes = tile::act_row_bytes;

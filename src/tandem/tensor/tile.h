@@ -82,8 +82,8 @@ void compact_q8_group(const uint8_t* group, uint8_t* out);
 // tiles leave it out.
 constexpr bool offset_only(GgmlType t) { return code_offset_shift(t) >= 0; }
 // How a type's wide tile stores a block: m kept (not offset_only), bits per
-// code (8, 6, 5 or 4), scales as k-scales, or d and m as fp16 in the group's
-// tail (half_scales) instead of floats after each block's codes. A type's
+// code (8, 6, 5 or 4), scales as k-scales, or d and m as fp16 ahead of the
+// group's codes (half_scales) instead of floats after each block's. A type's
 // narrow form keeps the fewest bytes; its plain one 8-bit codes and float
 // scales, except for 4-bit codes, whose narrow form also decodes fastest
 // (kernels_bench packed1 Q4_K 21.7 -> 16.6 us, packed5 unchanged), while 5-
