@@ -297,7 +297,7 @@ TEST_P(KernelPath, SimdDecodingMatchesScalarPacker) {
       if (n_rows == tile::kWideRows) {
         const tile::WideForm f = tile::wide_form(t, narrow);
         tile::interleave_wide(tiles4[0].b, G, f, want[0].b);
-        if (f.k_scales) tile::pack_wide_k_scales(t, rows.data(), n_in, want[0].b);
+        if (f.k_scales) tile::pack_wide_k_scales(t, f, rows.data(), n_in, want[0].b);
       } else if (compact) {
         for (int64_t g = 0; g < G; ++g)
           tile::compact_q8_group(tiles4[0].b + g * tile::weight_group_bytes(bs),

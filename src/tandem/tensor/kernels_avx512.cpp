@@ -1167,7 +1167,7 @@ T512 void pack_wide_rows(const uint8_t* const* rows, int64_t n_in, uint8_t* out)
     for (int r = 0; r < tile::kRows; ++r) quarters[j].p[r] = rows[j * tile::kRows + r];
   Scratch scratch(tile::kWideRows / tile::kRows * tile::packed_tile_bytes(W, n_in));
   pack_wide<W, F>(quarters, n_in, scratch.data(), out);
-  if constexpr (F.k_scales) tile::pack_wide_k_scales(W, rows, n_in, out);
+  if constexpr (F.k_scales) tile::pack_wide_k_scales(W, F, rows, n_in, out);
 }
 
 void pack_wide_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, PackFor pf, uint8_t* out) {

@@ -91,8 +91,7 @@ void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out)
   }
 }
 
-void pack_wide_k_scales(GgmlType t, const uint8_t* const rows[kWideRows], int64_t n_in, uint8_t* out) {
-  const WideForm f = wide_form(t, true);
+void pack_wide_k_scales(GgmlType t, WideForm f, const uint8_t* const rows[kWideRows], int64_t n_in, uint8_t* out) {
   const int64_t G = affine_groups(t, n_in);
   const bool q6 = t == GgmlType::Q6_K;
   // Q5_K's d, dmin and scales sit where Q4_K's do; only its stride differs.

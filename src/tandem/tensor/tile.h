@@ -84,15 +84,18 @@ constexpr bool offset_only(GgmlType t) { return code_offset_shift(t) >= 0; }
 // How a type's wide tile stores a block: m kept (not offset_only), bits per
 // code (8, 6, 5 or 4), scales as k-scales, or d and m as fp16 ahead of the
 // group's codes (half_scales) instead of floats after each block's. A type's
-// narrow form keeps the fewest bytes; its plain one 8-bit codes and float
-// scales, except for 4-bit codes, whose narrow form also decodes fastest
-// (kernels_bench packed1 Q4_K 21.7 -> 16.6 us, packed5 unchanged), while 5-
-// and 6-bit ones cost more instructions (packed1 Q6_K 22.1 -> 27.5 us) and pay
-// only when streamed. Every form but the k-scales' keeps d and m in fp16
-// (half_scales), which is exact for the legacy types, whose d and m are fp16
-// in GGUF: their narrow tiles take exactly their GGUF bytes, and a token of a
-// cache-resident model reads 6% fewer (house-large T(1) 109-118 -> 105-108 us,
-// T(5) 293-301 -> 285-290). The scratch tiles of unpacked batches keep floats.
+// narrow form keeps the fewest bytes; its plain one 8-bit codes, except for
+// 4-bit codes, whose narrow form also decodes fastest (kernels_bench packed1
+// Q4_K 21.7 -> 16.6 us, packed5 unchanged), while 5- and 6-bit ones cost more
+// instructions (packed1 Q6_K 22.1 -> 27.5 us) and pay only when streamed.
+// Scales take the fewest bytes that are exact in both forms: the K-quants
+// their k-scales (fp16 d and dmin, byte sc and mn), the legacy types d and m
+// in fp16 (half_scales; GGUF stores them so). The legacy types' narrow tiles
+// then take exactly their GGUF bytes. A token of a cache-resident model reads
+// fewer bytes too: house-large (Q8_0) T(1) 109-118 -> 105-108 us; a 22M model
+// (dim 512, 6 layers) in Q6_K T(1) 343-479 -> 247-342 us and in Q5_K 276-292 ->
+// 251-260, against float scales. The scratch tiles of unpacked batches keep
+// floats.
 struct WideForm {
   int bs = 0;
   bool with_min = true;
@@ -102,9 +105,9 @@ struct WideForm {
   friend constexpr bool operator==(const WideForm&, const WideForm&) = default;
 };
 constexpr WideForm wide_form(GgmlType t, bool narrow) {
-  // The K-quants' d * sc is a float product: exact in their k-scales, not in fp16.
+  // The K-quants' d * sc is a float product: exact as k-scales, not in fp16.
   const bool k = t == GgmlType::Q4_K || t == GgmlType::Q5_K || t == GgmlType::Q6_K;
-  if (!narrow && code_bits(t) != 4) return {affine_block_size(t), !offset_only(t), 8, false, !k};
+  if (!narrow && code_bits(t) != 4) return {affine_block_size(t), !offset_only(t), 8, k, !k};
   return {affine_block_size(t), !offset_only(t), code_bits(t), k, !k};
 }
 constexpr size_t wide_codes_bytes(WideForm f) { return static_cast<size_t>(quads(f.bs)) * 8 * f.code_bits; }
@@ -136,7 +139,7 @@ void pack_weight_group(const AffineGroup* const rows[kRows], int bs, uint8_t* ou
 void interleave_wide(const uint8_t* tiles4, int64_t G, WideForm f, uint8_t* out);
 // The k-scales of a wide Q4_K, Q5_K or Q6_K tile (out, as interleave_wide wrote it)
 // from its 16 GGUF rows of n_in elements.
-void pack_wide_k_scales(GgmlType t, const uint8_t* const rows[kWideRows], int64_t n_in, uint8_t* out);
+void pack_wide_k_scales(GgmlType t, WideForm f, const uint8_t* const rows[kWideRows], int64_t n_in, uint8_t* out);
 // One token's activations (n elements, quantize_row_q8a blocks) for weight
 // block size bs: affine_groups(n) groups of act_group_bytes(bs).
 void pack_act_row(const BlockQ8A* a, int64_t n, int bs, uint8_t* out);
