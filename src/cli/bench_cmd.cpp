@@ -78,22 +78,30 @@ int run_bench(const BenchOptions& o) {
       auto lg = seq.eval(prompt);
       if (!lg) return fail(lg.error());
       if (r >= 0) pp.push_back(static_cast<double>(o.n_prompt) / seconds_since(t0));
+      // Each size once untimed first: the prompt pass has just evicted what a
+      // run of verifications keeps in cache (it inflated T(1) by up to 40%).
+      // Then the sizes in turn, 20 rounds, so that every size is timed in the
+      // same moments: this machine's speed moves within seconds, and timing
+      // the sizes one after another made T(5)/T(1) swing 1.6-3.6.
+      std::vector<std::vector<int32_t>> batch(o.batches.size());
       for (size_t b = 0; b < o.batches.size(); ++b) {
-        std::vector<int32_t> batch(static_cast<size_t>(o.batches[b]));
-        for (auto& t : batch) t = pick(rng);
-        const int inner = 10;  // short batches: time several and take the mean
-        // One untimed batch first: the prompt pass has just evicted what a
-        // run of verifications keeps in cache (it inflated T(1) by up to 40%).
-        TANDEM_TRY_CLI(seq.eval(batch, Logits::kAll));
+        batch[b].resize(static_cast<size_t>(o.batches[b]));
+        for (auto& t : batch[b]) t = pick(rng);
+        TANDEM_TRY_CLI(seq.eval(batch[b], Logits::kAll));
         TANDEM_TRY_CLI(seq.rollback(o.n_prompt));
-        auto t1 = std::chrono::steady_clock::now();
-        for (int i = 0; i < inner; ++i) {
-          auto l = seq.eval(batch, Logits::kAll);  // as verification needs them
+      }
+      const int inner = 20;
+      std::vector<double> spent(o.batches.size(), 0.0);
+      for (int i = 0; i < inner; ++i)
+        for (size_t b = 0; b < o.batches.size(); ++b) {
+          auto t1 = std::chrono::steady_clock::now();
+          auto l = seq.eval(batch[b], Logits::kAll);  // as verification needs them
           if (!l) return fail(l.error());
+          spent[b] += seconds_since(t1);
           TANDEM_TRY_CLI(seq.rollback(o.n_prompt));
         }
-        if (r >= 0) bt[b].push_back(seconds_since(t1) / inner);
-      }
+      if (r >= 0)
+        for (size_t b = 0; b < o.batches.size(); ++b) bt[b].push_back(spent[b] / inner);
     }
     if (o.n_gen > 0) {
       TANDEM_TRY_CLI(seq.rollback(0));

@@ -324,8 +324,11 @@ TEST(Decoder, HalfKvCacheIsBatchInvariant) {
 // A batch's tokens are split over the pool's threads for the work between
 // matmuls (norms, rope, quantizing activations): the logits are the same bits
 // for any pool size and any way of cutting the tokens into batches, on every
-// path. house-small (Q8_0, packed) and qwen2 (q/k/v biases, unpacked).
-void expect_batching_invariant(const std::string& path, std::optional<bool> pack) {
+// path, with that work shared or not (Sequence::set_split_prep). house-small
+// (Q8_0, packed), house-large (wide enough to share by default) and qwen2 (q/k/v
+// biases, unpacked).
+void expect_batching_invariant(const std::string& path, std::optional<bool> pack,
+                               std::initializer_list<std::optional<bool>> splits = {true, false}) {
   const std::vector<int32_t> ids = {1, 17, 305, 99, 4, 250, 1000, 12, 7, 64, 3, 8, 400, 41, 5, 77, 23};
   for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
     if (CpuFeatures::detect().best_isa() < isa) continue;
@@ -340,27 +343,31 @@ void expect_batching_invariant(const std::string& path, std::optional<bool> pack
     const std::vector<float> ref(ref_l->begin(), ref_l->end());
     for (int threads : {1, 2, 3}) {
       ThreadPool pool(threads);
-      for (size_t cut : {size_t{1}, size_t{2}, size_t{3}, size_t{5}, ids.size()}) {
-        SCOPED_TRACE(std::to_string(threads) + " threads, batches of " + std::to_string(cut));
-        Sequence seq(*model, pool, {.n_ctx = 64});
-        for (size_t at = 0; at < ids.size(); at += cut) {
-          const size_t len = std::min(cut, ids.size() - at);
-          auto l = seq.eval(std::span<const int32_t>(ids.data() + at, len), Logits::kAll);
-          ASSERT_TRUE(l.ok()) << l.error().message;
-          ASSERT_EQ(std::memcmp(l->data(), ref.data() + at * V, len * V * sizeof(float)), 0) << "tokens from " << at;
-          // Only the last row asked for: the same bits as that row of all.
-          ASSERT_TRUE(seq.rollback(static_cast<int64_t>(at)).ok());
-          auto last = seq.eval(std::span<const int32_t>(ids.data() + at, len));
-          ASSERT_TRUE(last.ok());
-          ASSERT_EQ(std::memcmp(last->data(), ref.data() + (at + len - 1) * V, V * sizeof(float)), 0);
+      for (std::optional<bool> split : splits)
+        for (size_t cut : {size_t{1}, size_t{2}, size_t{3}, size_t{5}, ids.size()}) {
+          SCOPED_TRACE(std::to_string(threads) + " threads, batches of " + std::to_string(cut) + ", split " +
+                       (split ? std::to_string(*split) : "by width"));
+          Sequence seq(*model, pool, {.n_ctx = 64});
+          if (split) seq.set_split_prep(*split);
+          for (size_t at = 0; at < ids.size(); at += cut) {
+            const size_t len = std::min(cut, ids.size() - at);
+            auto l = seq.eval(std::span<const int32_t>(ids.data() + at, len), Logits::kAll);
+            ASSERT_TRUE(l.ok()) << l.error().message;
+            ASSERT_EQ(std::memcmp(l->data(), ref.data() + at * V, len * V * sizeof(float)), 0) << "tokens from " << at;
+            // Only the last row asked for: the same bits as that row of all.
+            ASSERT_TRUE(seq.rollback(static_cast<int64_t>(at)).ok());
+            auto last = seq.eval(std::span<const int32_t>(ids.data() + at, len));
+            ASSERT_TRUE(last.ok());
+            ASSERT_EQ(std::memcmp(last->data(), ref.data() + (at + len - 1) * V, V * sizeof(float)), 0);
+          }
         }
-      }
     }
   }
 }
 
 TEST(Decoder, LogitsAreTheSameForAnyPoolSizeAndBatching) {
   expect_batching_invariant(testing::source_dir() + "/models/house-small.gguf", std::nullopt);
+  expect_batching_invariant(testing::source_dir() + "/models/house-large.gguf", std::nullopt, {std::nullopt});
 }
 
 TEST(Decoder, LogitsWithBiasesAreTheSameForAnyPoolSizeAndBatching) {

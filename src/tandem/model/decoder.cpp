@@ -268,6 +268,7 @@ Sequence::Sequence(std::shared_ptr<const DecoderModel> model, ThreadPool& pool, 
   const ModelConfig& c = model_->config();
   int64_t n_ctx = opt.n_ctx > 0 ? opt.n_ctx : c.n_ctx_train;
   kv_ = KvCache(c.n_layer, n_ctx, c.n_embd_kv(), model_->kv_f16());
+  split_prep_ = c.n_embd >= kSplitPrepWidth;
   const int64_t half = c.n_rot / 2;
   rope_inv_freq_.resize(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i)
@@ -293,7 +294,7 @@ void Sequence::ensure_scratch(int64_t n) {
 
 template <class Prep, class Body>
 void Sequence::phased(int64_t n_tok, Prep&& prep, Body&& body) {
-  if (n_tok < 2 || pool_.size() == 1) {
+  if (n_tok < 2 || pool_.size() == 1 || !split_prep_) {
     prep(int64_t{0}, n_tok);
     pool_.run(body);
     return;

@@ -119,6 +119,13 @@ struct SequenceOptions {
 
 class Sequence {
  public:
+  // The narrowest model whose batches share their per-token work between
+  // threads by default. Narrower rows cost less to make than the hand-off:
+  // house-small (128 wide) T(2) 32.7 -> 35.2 us when shared, the 1.6M bench
+  // shape 26.5 -> 27.7, while house-large (384 wide) gains, T(2) 157 -> 150
+  // and T(5) 297 -> 286 (2 threads, one process, alternating).
+  static constexpr int64_t kSplitPrepWidth = 256;
+
   Sequence(std::shared_ptr<const DecoderModel> model, ThreadPool& pool, SequenceOptions opt = {});
 
   // Evaluates `tokens` after the current position. Returns the logits of the last
@@ -132,12 +139,17 @@ class Sequence {
   // Rolls back to an earlier position (drops everything from n on).
   Status rollback(int64_t n) { return kv_.truncate(n); }
   const DecoderModel& model() const { return *model_; }
+  // Whether a batch's per-token work between matmuls (norms, rope, quantizing
+  // activations) is shared among the pool's threads; by default for models at
+  // least kSplitPrepWidth wide, where it pays.
+  void set_split_prep(bool on) { split_prep_ = on; }
   size_t kv_bytes() const { return kv_.bytes(); }
 
  private:
   // Runs prep(t0, t1) over the batch's tokens, then body(ith, nth) on every part
-  // of one pool.run. Several tokens are shared out among the threads of that
-  // run (SharedUnits, one token at a time), one is made on this thread first.
+  // of one pool.run. With split_prep_, several tokens are shared out among the
+  // threads of that run (SharedUnits, one token at a time); otherwise this
+  // thread makes them all first.
   template <class Prep, class Body>
   void phased(int64_t n_tok, Prep&& prep, Body&& body);
   void store_kv(int64_t layer, int64_t pos0, int64_t t0, int64_t t1);
@@ -166,6 +178,7 @@ class Sequence {
   std::vector<float> scores_;  // (threads, query heads per KV head, n_ctx)
   Activations acts_[kMaxFused];
   int64_t scratch_tokens_ = 0;
+  bool split_prep_ = false;  // set_split_prep
 };
 
 }  // namespace tandem
