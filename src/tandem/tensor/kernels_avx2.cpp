@@ -554,8 +554,9 @@ void pack_tile_any(GgmlType t, const uint8_t* const* rows, int64_t n_in, PackFor
 }
 
 size_t tile_bytes(GgmlType t, int64_t n_in, PackFor /*one 4-row layout*/) {
-  if (t == GgmlType::Q8_0) return static_cast<size_t>(affine_groups(t, n_in)) * tile::kCompactQ8GroupBytes;
-  return tile::packed_tile_bytes(t, n_in);
+  size_t bytes = 0;
+  with_quant_type(t, [&]<GgmlType W>() { bytes = static_cast<size_t>(affine_groups(W, n_in)) * kGroupBytes<W>; });
+  return bytes;
 }
 
 // ---------------------------------------------------------------------------
