@@ -8,11 +8,14 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "tandem/gguf/gguf_file.h"
+#include "tandem/gguf/gguf_writer.h"
 #include "test_util.h"
 
 namespace tandem {
@@ -46,6 +49,13 @@ DecoderLoadOptions options(std::optional<Isa> isa, std::optional<bool> pack, std
 }
 
 std::vector<int32_t> prompt_ids(const json& fx) { return fx["prompt"]["ids"].get<std::vector<int32_t>>(); }
+
+json fixture_entry(const std::string& file) {
+  const json m = manifest();
+  for (const json& fx : m["fixtures"])
+    if (fx["file"] == file) return fx;
+  return json::object();
+}
 
 
 // Every kernel path this CPU can run, end to end (the matmuls, attention and
@@ -451,6 +461,104 @@ TEST(Decoder, BadInputIsAnError) {
   auto missing = DecoderModel::load(testing::shared_dir() + "/fixtures/tokenizer/ggml-vocab-gpt-2.gguf");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message.find("architecture"), std::string::npos) << missing.error().message;
+}
+
+// A copy of a fixture with its metadata or tensors edited, at out's path.
+void rewrite_fixture(const std::string& name, const testing::TempFile& out,
+                     const std::function<void(GgufWriter&)>& edit) {
+  auto f = GgufFile::open(models_dir() + name);
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  GgufWriter w;
+  w.copy_metadata(*f);
+  for (const GgufTensorInfo& t : f->tensors()) ASSERT_TRUE(w.add_tensor(t.name, t.type, t.shape, t.bytes()).ok());
+  edit(w);
+  ASSERT_TRUE(w.write_file(out.path()).ok());
+}
+
+Result<std::vector<float>> all_logits(const std::string& path, const std::vector<int32_t>& ids) {
+  ThreadPool pool(1);
+  auto model = DecoderModel::load(path);
+  if (!model) return model.error();
+  Sequence seq(*model, pool, {.n_ctx = 64});
+  auto r = seq.eval(ids, Logits::kAll);
+  if (!r) return r.error();
+  return std::vector<float>(r->begin(), r->end());
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double m = a.size() == b.size() ? 0 : INFINITY;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
+  return m;
+}
+
+// rope_freqs.weight (Llama 3.1+): pair i turns by pos * base^(-2i/n) / factor[i].
+// Checked against configurations that need no factors: factors
+// (b' / b)^(2i/n) turn base b into base b', and a uniform factor s is linear
+// scaling by s. Both rope styles (llama's adjacent pairs, qwen2's halves).
+TEST(Decoder, RopeFrequencyFactorsDivideEachPairsAngle) {
+  for (const char* name : {"llama-gqa-spm-f32.gguf", "qwen2-gpt2-f32.gguf"}) {
+    TANDEM_REQUIRE_FIXTURES(std::string("models/") + name);
+    SCOPED_TRACE(name);
+    const std::string arch = std::string(name).starts_with("qwen2") ? "qwen2" : "llama";
+    const json fx = fixture_entry(name);
+    const std::vector<int32_t> ids = prompt_ids(fx);
+    const int64_t n_rot = fx["hparams"]["rope_dim"].get<int64_t>();
+    const double base = fx["hparams"]["rope_freq_base"].get<double>(), other = 500000.0;
+
+    testing::TempFile rebased("rope_rebased.gguf"), factored("rope_factored.gguf"), linear("rope_linear.gguf"),
+        uniform("rope_uniform.gguf");
+    rewrite_fixture(name, rebased,
+                    [&](GgufWriter& w) { w.set(arch + ".rope.freq_base", GgufValue::f32(static_cast<float>(other))); });
+    std::vector<float> ff(static_cast<size_t>(n_rot / 2));
+    for (size_t i = 0; i < ff.size(); ++i)
+      ff[i] = static_cast<float>(std::pow(other / base, 2.0 * static_cast<double>(i) / static_cast<double>(n_rot)));
+    auto add_factors = [](const std::vector<float>& v) {
+      return [&v](GgufWriter& w) { ASSERT_TRUE(w.add_tensor_f32("rope_freqs.weight", {v.size()}, v).ok()); };
+    };
+    rewrite_fixture(name, factored, add_factors(ff));
+    rewrite_fixture(name, linear, [&](GgufWriter& w) {
+      w.set(arch + ".rope.scaling.type", GgufValue::string("linear"));
+      w.set(arch + ".rope.scaling.factor", GgufValue::f32(4.0f));
+    });
+    const std::vector<float> four(ff.size(), 4.0f);
+    rewrite_fixture(name, uniform, add_factors(four));
+
+    auto plain = all_logits(models_dir() + name, ids);
+    auto want_rebased = all_logits(rebased.path(), ids);
+    auto got_factored = all_logits(factored.path(), ids);
+    auto want_linear = all_logits(linear.path(), ids);
+    auto got_uniform = all_logits(uniform.path(), ids);
+    for (auto* r : {&plain, &want_rebased, &got_factored, &want_linear, &got_uniform})
+      ASSERT_TRUE(r->ok()) << r->error().message;
+    // The factors matter (a file read without them would fail here)...
+    EXPECT_GT(max_abs_diff(*plain, *got_factored), 1e-3);
+    EXPECT_GT(max_abs_diff(*plain, *got_uniform), 1e-3);
+    // ...and act as their definition says. Base 500000 through factors rounds
+    // each angle once more than through the base; a factor of 4 is exact.
+    EXPECT_LE(max_abs_diff(*want_rebased, *got_factored), 1e-4);
+    EXPECT_EQ(max_abs_diff(*want_linear, *got_uniform), 0.0);
+  }
+}
+
+TEST(Decoder, BadRopeFrequencyFactorsAreAnError) {
+  const char* name = "llama-gqa-spm-f32.gguf";
+  TANDEM_REQUIRE_FIXTURES(std::string("models/") + name);
+  testing::TempFile short_ff("rope_short.gguf"), zero_ff("rope_zero.gguf");
+  rewrite_fixture(name, short_ff, [](GgufWriter& w) {
+    ASSERT_TRUE(w.add_tensor_f32("rope_freqs.weight", {8}, std::vector<float>(8, 1.0f)).ok());
+  });
+  std::vector<float> zero(16, 1.0f);
+  zero[3] = 0.0f;
+  rewrite_fixture(name, zero_ff,
+                  [&](GgufWriter& w) { ASSERT_TRUE(w.add_tensor_f32("rope_freqs.weight", {16}, zero).ok()); });
+  auto a = DecoderModel::load(short_ff.path());
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.error().message.find("'rope_freqs.weight' has shape [8], expected [16]"), std::string::npos)
+      << a.error().message;
+  auto b = DecoderModel::load(zero_ff.path());
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.error().message.find("'rope_freqs.weight' holds 0 at 3"), std::string::npos) << b.error().message;
 }
 
 }  // namespace

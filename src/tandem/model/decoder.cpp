@@ -269,11 +269,7 @@ Sequence::Sequence(std::shared_ptr<const DecoderModel> model, ThreadPool& pool, 
   int64_t n_ctx = opt.n_ctx > 0 ? opt.n_ctx : c.n_ctx_train;
   kv_ = KvCache(c.n_layer, n_ctx, c.n_embd_kv(), model_->kv_f16());
   split_prep_ = c.n_embd >= kSplitPrepWidth;
-  const int64_t half = c.n_rot / 2;
-  rope_inv_freq_.resize(static_cast<size_t>(half));
-  for (int64_t i = 0; i < half; ++i)
-    rope_inv_freq_[static_cast<size_t>(i)] = static_cast<float>(
-        c.rope_freq_scale * std::pow(static_cast<double>(c.rope_freq_base), -2.0 * static_cast<double>(i) / static_cast<double>(c.n_rot)));
+  rope_inv_freq_ = c.rope_inv_freq();
   scores_.resize(static_cast<size_t>(pool_.size() * (c.n_head / c.n_head_kv) * n_ctx));
 }
 

@@ -1,8 +1,10 @@
 #include "tandem/model/model_config.h"
 
+#include <cmath>
 #include <string_view>
 
 #include "tandem/gguf/gguf_file.h"
+#include "tandem/tensor/quants.h"
 
 namespace tandem {
 namespace {
@@ -99,7 +101,35 @@ Result<ModelConfig> ModelConfig::from_gguf(const GgufFile& f) {
   if (*nv != c.n_vocab)
     return make_error(f.path(), ": ", p, "vocab_size = ", *nv, " but token_embd.weight has ", c.n_vocab, " rows");
   c.tied_output = f.tensor("output.weight") == nullptr;
+
+  if (const GgufTensorInfo* ff = f.tensor("rope_freqs.weight")) {
+    const int64_t half = c.n_rot / 2;
+    if (ff->shape.size() != 1 || static_cast<int64_t>(ff->shape[0]) != half)
+      return make_error(f.path(), ": tensor 'rope_freqs.weight' has shape ", ff->shape_string(), ", expected [", half,
+                        "] (half of rope.dimension_count ", c.n_rot, ")");
+    if (auto st = check_row_shape(ff->type, half); !st)
+      return make_error(f.path(), ": tensor 'rope_freqs.weight': ", st.error().message);
+    c.rope_freq_factors.resize(static_cast<size_t>(half));
+    dequantize_row(ff->type, ff->data, c.rope_freq_factors.data(), half);
+    for (int64_t i = 0; i < half; ++i) {
+      const float v = c.rope_freq_factors[static_cast<size_t>(i)];
+      if (!std::isfinite(v) || v <= 0)
+        return make_error(f.path(), ": tensor 'rope_freqs.weight' holds ", v, " at ", i, " (factors must be positive)");
+    }
+  }
   return c;
+}
+
+std::vector<float> ModelConfig::rope_inv_freq() const {
+  const int64_t half = n_rot / 2;
+  std::vector<float> inv(static_cast<size_t>(half));
+  for (int64_t i = 0; i < half; ++i) {
+    const double e = -2.0 * static_cast<double>(i) / static_cast<double>(n_rot);
+    double v = rope_freq_scale * std::pow(static_cast<double>(rope_freq_base), e);
+    if (!rope_freq_factors.empty()) v /= rope_freq_factors[static_cast<size_t>(i)];
+    inv[static_cast<size_t>(i)] = static_cast<float>(v);
+  }
+  return inv;
 }
 
 }  // namespace tandem

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tandem/base/result.h"
 
@@ -30,6 +31,10 @@ struct ModelConfig {
   int64_t n_rot = 0;       // rope dimension count
   float rope_freq_base = 10000.0f;
   float rope_freq_scale = 1.0f;  // 1 / linear scaling factor
+  // Per rotated pair i: its angle is divided by factor[i] (tensor rope_freqs.weight,
+  // n_rot / 2 values, which Llama 3.1+ converters write for "llama3" rope
+  // scaling); empty when the file has none.
+  std::vector<float> rope_freq_factors;
   float rms_eps = 1e-5f;
   RopeStyle rope = RopeStyle::kNorm;
   bool attn_bias = false;   // q/k/v biases (qwen2)
@@ -37,6 +42,9 @@ struct ModelConfig {
 
   int64_t n_embd_q() const { return n_head * head_dim; }
   int64_t n_embd_kv() const { return n_head_kv * head_dim; }
+  // The angle per position of each rotated pair: freq_scale * base^(-2i / n_rot)
+  // / factor[i], as the reference computes it.
+  std::vector<float> rope_inv_freq() const;
 
   // Reads and checks the hyperparameters; n_vocab comes from the tokenizer or
   // token_embd when the metadata has no vocab_size.

@@ -17,9 +17,11 @@ Result<ImportedModel> import_gguf(const std::string& path) {
   const ModelConfig& m = *mc;
   if (m.rope != RopeStyle::kNorm || m.attn_bias)
     return make_error(path, ": architecture '", m.arch, "' (NEOX rope or q/k/v biases) cannot be trained here");
-  if (m.head_dim * m.n_head != m.n_embd || m.n_rot != m.head_dim || m.rope_freq_scale != 1.0f)
+  if (m.head_dim * m.n_head != m.n_embd || m.n_rot != m.head_dim || m.rope_freq_scale != 1.0f ||
+      !m.rope_freq_factors.empty())
     return make_error(path, ": head size ", m.head_dim, " x ", m.n_head, " heads != dim ", m.n_embd, ", or rope over ",
-                      m.n_rot, " of ", m.head_dim, " dimensions, or rope scaling: not supported by the trainer");
+                      m.n_rot, " of ", m.head_dim,
+                      " dimensions, or rope scaling or frequency factors: not supported by the trainer");
   ImportedModel out;
   DecoderConfig& c = out.config;
   c.dim = m.n_embd;
