@@ -1,9 +1,12 @@
 // `tandem gguf info FILE`: the metadata and the tensor table of a GGUF file.
+// `tandem gguf synth ...`: a model with random weights.
+// `tandem gguf convert IN -o OUT --type T`: a model's weights in another type.
 #include <cstdio>
 #include <string>
 
 #include "cli/commands.h"
 #include "tandem/gguf/gguf_file.h"
+#include "tandem/model/convert.h"
 #include "tandem/model/synth.h"
 
 namespace tandem::cli {
@@ -52,6 +55,23 @@ int run_synth(SynthOptions o) {
   return 0;
 }
 
+struct ConvertOptions {
+  std::string in, out, type;
+};
+
+int run_convert(const ConvertOptions& o) {
+  auto r = parse_weight_recipe(o.type);
+  if (!r) return fail(r.error());
+  auto sum = convert_model(o.in, o.out, *r);
+  if (!sum) return fail(sum.error());
+  std::string types;
+  for (const auto& [t, n] : sum->tensors_by_type)
+    types += (types.empty() ? "" : ", ") + std::to_string(n) + " " + std::string(ggml_type_name(t));
+  std::printf("wrote %s: %d tensors converted; %s; tensor data %.2f -> %.2f MB\n", o.out.c_str(), sum->converted,
+              types.c_str(), static_cast<double>(sum->bytes_in) / 1e6, static_cast<double>(sum->bytes_out) / 1e6);
+  return 0;
+}
+
 }  // namespace
 
 void add_gguf_command(CLI::App& app, int& rc) {
@@ -80,6 +100,15 @@ void add_gguf_command(CLI::App& app, int& rc) {
   synth->add_option("-o,--output", so->out, "Output GGUF")->required();
   synth->add_option("--seed", so->p.seed, "Random seed")->capture_default_str();
   synth->callback([so, &rc] { rc = run_synth(*so); });
+
+  auto co = std::make_shared<ConvertOptions>();
+  auto* conv = gguf->add_subcommand(
+      "convert", "Write a model's weights in another type (dequantized, then quantized as the reference quantizer does)");
+  conv->add_option("input", co->in, "GGUF model to read")->required();
+  conv->add_option("-o,--output", co->out, "Output GGUF")->required();
+  conv->add_option("--type", co->type, "Weight type: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K Q4_K_M Q5_K_M")
+      ->required();
+  conv->callback([co, &rc] { rc = run_convert(*co); });
 }
 
 }  // namespace tandem::cli

@@ -1,34 +1,16 @@
 #include "tandem/model/synth.h"
 
-#include <cctype>
 #include <cmath>
 #include <random>
 #include <vector>
 
 #include "tandem/gguf/gguf_file.h"
 #include "tandem/gguf/gguf_writer.h"
+#include "tandem/model/weight_recipe.h"
 #include "tandem/tensor/quants.h"
 
 namespace tandem {
 namespace {
-
-// general.file_type numbering of the reference (LLAMA_FTYPE_*), for the types synth writes.
-int file_type_of(GgmlType t, bool k_mix) {
-  switch (t) {
-    case GgmlType::F32: return 0;
-    case GgmlType::F16: return 1;
-    case GgmlType::Q4_0: return 2;
-    case GgmlType::Q4_1: return 3;
-    case GgmlType::Q8_0: return 7;
-    case GgmlType::Q5_0: return 8;
-    case GgmlType::Q5_1: return 9;
-    case GgmlType::Q4_K: return k_mix ? 15 : 14;  // Q4_K_M : Q4_K_S
-    case GgmlType::Q5_K: return k_mix ? 17 : 16;  // Q5_K_M : Q5_K_S
-    case GgmlType::Q6_K: return 18;
-    case GgmlType::BF16: return 32;
-    default: return 0;
-  }
-}
 
 class Filler {
  public:
@@ -58,24 +40,13 @@ Status add_matrix(GgufWriter& w, const std::string& name, GgmlType type, int64_t
   return w.add_tensor(name, type, {static_cast<uint64_t>(n_in), static_cast<uint64_t>(n_out)}, bytes);
 }
 
-// The reference's rule for which layers get more bits in *_K_M files.
-bool use_more_bits(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
-
 }  // namespace
 
 Status parse_synth_type(const std::string& name, SynthParams& p) {
-  std::string up;
-  for (char c : name) up += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (up == "Q4_K_M" || up == "Q5_K_M") {
-    p.type = up == "Q4_K_M" ? GgmlType::Q4_K : GgmlType::Q5_K;
-    p.k_mix = true;
-    return ok_status();
-  }
-  auto t = ggml_type_from_name(name);
-  if (!t || !is_compute_type(*t))
-    return make_error("unknown weight type '", name, "' (expected F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q4_K_M or Q5_K_M)");
-  p.type = *t;
-  p.k_mix = false;
+  auto r = parse_weight_recipe(name);
+  if (!r) return r.error();
+  p.type = r->type;
+  p.k_mix = r->k_mix;
   return ok_status();
 }
 
@@ -102,7 +73,7 @@ Status synth_model(const SynthParams& p, const std::string& path) {
   const int64_t hd = p.dim / p.heads;
   w.set("general.architecture", GgufValue::string(p.arch));
   w.set("general.name", GgufValue::string("tandem-synth"));
-  w.set("general.file_type", GgufValue::u32(static_cast<uint32_t>(file_type_of(p.type, p.k_mix))));
+  w.set("general.file_type", GgufValue::u32(static_cast<uint32_t>(WeightRecipe{p.type, p.k_mix}.file_type())));
   w.set(a + "context_length", GgufValue::u32(static_cast<uint32_t>(p.ctx)));
   w.set(a + "embedding_length", GgufValue::u32(static_cast<uint32_t>(p.dim)));
   w.set(a + "block_count", GgufValue::u32(static_cast<uint32_t>(p.layers)));
@@ -129,7 +100,7 @@ Status synth_model(const SynthParams& p, const std::string& path) {
     TANDEM_TRY(vec(b + "attn_norm.weight", fill.norm_weights(p.dim)));
     TANDEM_TRY(mat(b + "attn_q.weight", p.dim, p.dim));
     TANDEM_TRY(mat(b + "attn_k.weight", p.dim, kv * hd));
-    TANDEM_TRY(mat(b + "attn_v.weight", p.dim, kv * hd, use_more_bits(l, p.layers)));
+    TANDEM_TRY(mat(b + "attn_v.weight", p.dim, kv * hd, WeightRecipe::more_bits(l, p.layers)));
     if (p.arch == "qwen2") {
       TANDEM_TRY(vec(b + "attn_q.bias", fill.normal(p.dim, 0.1f)));
       TANDEM_TRY(vec(b + "attn_k.bias", fill.normal(kv * hd, 0.1f)));
@@ -139,7 +110,7 @@ Status synth_model(const SynthParams& p, const std::string& path) {
     TANDEM_TRY(vec(b + "ffn_norm.weight", fill.norm_weights(p.dim)));
     TANDEM_TRY(mat(b + "ffn_gate.weight", p.dim, p.ffn));
     TANDEM_TRY(mat(b + "ffn_up.weight", p.dim, p.ffn));
-    TANDEM_TRY(mat(b + "ffn_down.weight", p.ffn, p.dim, use_more_bits(l, p.layers)));
+    TANDEM_TRY(mat(b + "ffn_down.weight", p.ffn, p.dim, WeightRecipe::more_bits(l, p.layers)));
   }
   TANDEM_TRY(vec("output_norm.weight", fill.norm_weights(p.dim)));
   if (!p.tied) TANDEM_TRY(mat("output.weight", p.dim, n_vocab, true));
