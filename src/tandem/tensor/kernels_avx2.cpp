@@ -5,6 +5,7 @@
 // the sign trick |w| x sign(a, w), and the other types (codes <= 63) add two
 // quads in 16 bits before widening. Every function carries TANDEM_TARGET_AVX2.
 #include "tandem/tensor/kernels_impl.h"
+#include "tandem/tensor/prefetch.h"
 
 #if TANDEM_X86
 
@@ -677,7 +678,7 @@ T256_INLINE float hsum(__m256 v) {
 
 template <FloatKind K, int T>
 T256 void float_kernel(const uint8_t* const rows[4], int64_t n, const float* x, int64_t ldx, float* y, int64_t ldy,
-                       int nr) {
+                       int nr, WeightPrefetch& pf) {
   constexpr size_t esize = K == FloatKind::F32 ? 4 : 2;
   __m256 acc[4][T];
 #pragma GCC unroll 4
@@ -689,6 +690,7 @@ T256 void float_kernel(const uint8_t* const rows[4], int64_t n, const float* x, 
     __m256 wv[4];
 #pragma GCC unroll 4
     for (int r = 0; r < 4; ++r) wv[r] = load_w<K>(rows[r], k);
+    pf.next();
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) {
       const __m256 xv = _mm256_loadu_ps(x + t * ldx + k);
@@ -719,15 +721,23 @@ T256 void float_kernel(const uint8_t* const rows[4], int64_t n, const float* x, 
 template <FloatKind K>
 T256 void matmul_float(const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0, int64_t r1) {
   const size_t rb = row_bytes(w.type, w.n_in);
+  const int64_t ahead = WeightPrefetch::rows_ahead(rb, 4);
   for (int64_t rt = r0; rt < r1; rt += 4) {
-    if (a.n_tokens < 4) prefetch_rows(w, rt + kPrefetchTiles * 4, r1, rb);
+    // As the AVX-512 float kernel: rows about 16 KiB ahead, spread over the first pass.
+    WeightPrefetch pf;
+    if (w.row_stride == rb) {
+      pf = WeightPrefetch::rows(w, rt + ahead, std::min(rt + ahead + 4, r1));
+      pf.spread_over((w.n_in + 7) / 8);
+    } else {
+      prefetch_rows(w, rt + kPrefetchTiles * 4, r1, rb);
+    }
     const int nr = static_cast<int>(std::min<int64_t>(4, r1 - rt));
     const uint8_t* rows[4];
     for (int r = 0; r < 4; ++r) rows[r] = w.row(std::min<int64_t>(rt + r, r1 - 1));
     int64_t t = 0;
     for (; t + 2 <= a.n_tokens; t += 2)
-      float_kernel<K, 2>(rows, w.n_in, a.x + t * a.ldx, a.ldx, y + t * ldy + rt, ldy, nr);
-    if (t < a.n_tokens) float_kernel<K, 1>(rows, w.n_in, a.x + t * a.ldx, a.ldx, y + t * ldy + rt, ldy, nr);
+      float_kernel<K, 2>(rows, w.n_in, a.x + t * a.ldx, a.ldx, y + t * ldy + rt, ldy, nr, pf);
+    if (t < a.n_tokens) float_kernel<K, 1>(rows, w.n_in, a.x + t * a.ldx, a.ldx, y + t * ldy + rt, ldy, nr, pf);
   }
 }
 

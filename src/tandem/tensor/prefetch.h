@@ -41,6 +41,13 @@ class WeightPrefetch {
     }
     return pf;
   }
+  // The bytes [p, p + n): a packed matrix's tiles.
+  static WeightPrefetch span(const uint8_t* p, size_t n) {
+    WeightPrefetch pf;
+    pf.p_ = p;
+    pf.bytes_ = n;
+    return pf;
+  }
   // How many rows ahead of the current tile to prefetch: about kAheadBytes,
   // in whole tiles, at least two.
   static int64_t rows_ahead(size_t row_bytes, int64_t tile_rows) {
