@@ -1358,7 +1358,8 @@ T512_INLINE __m128 sum4(__m512 v0, __m512 v1, __m512 v2, __m512 v3) {
   const __m512 q = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xDD));
   const __m512 p = _mm512_add_ps(q, _mm512_shuffle_ps(q, q, _MM_SHUFFLE(2, 3, 0, 1)));
   const __m512 s = _mm512_add_ps(p, _mm512_shuffle_ps(p, p, _MM_SHUFFLE(1, 0, 3, 2)));
-  return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), s));
+  const __m512i firsts = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_castps512_ps128(_mm512_permutexvar_ps(firsts, s));
 }
 
 template <FloatKind K, int T>
