@@ -1120,16 +1120,20 @@ template <GgmlType W, tile::WideForm F>
 T512 void run_packed(const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0, int64_t r1) {
   const int64_t G = affine_groups(W, w.n_in);
   const size_t tile_bytes = static_cast<size_t>(G) * tile::wide_group_bytes(F);
-  // A streamed matrix with several tokens pulls the tile about 16 KiB ahead in
-  // over each tile's groups: the kernel then computes long enough per tile that
-  // the hardware prefetcher alone falls behind. 125M, 2 threads, ms per batch of
-  // 1, 2, 3, 4, 5, 6, 8 tokens (min of 4 alternating runs), without -> with:
-  //   Q8_0   3.2 3.7 4.2 4.1 4.9 6.6 7.0 -> 2.7 3.6 3.5 3.8 4.1 4.5 4.9
-  //   Q4_K_M 2.5 2.6 2.8 3.5 4.4 5.7 6.8 -> 2.4 2.2 2.5 2.7 3.1 3.9 4.7
-  //   Q5_0   2.2 2.5 2.9 3.4 3.3 5.4 6.3 -> 1.9 2.0 2.0 2.1 2.3 3.1 3.7
+  // A streamed matrix pulls the tile about 16 KiB ahead in over each tile's
+  // groups once a batch computes long enough per tile that the hardware
+  // prefetcher alone falls behind: from 5 token-weights per tile byte (Q8_0
+  // from 6 tokens, Q4_0 and Q4_K from 3, Q5_0 from 4, Q6_K from 5). Sooner it
+  // costs more than it brings. 125M, 2 threads, ms per batch (min of 6
+  // alternating runs), without -> with it:
+  //   Q8_0, 1..5 tokens: 3.1 3.0 3.0 3.4 4.0 -> 3.1 3.7 3.8 3.8 4.0
+  //   Q8_0, 6 and 8 tokens: 6.6 7.0 -> 4.5 4.9
+  //   Q4_0, 1..4 tokens: 1.2 1.5 1.7 1.9 -> 1.4 1.6 1.6 1.8
+  //   Q4_K_M, 1..4 tokens: 1.8 1.9 2.1 2.6 -> 1.7 2.0 2.1 2.1
   // One token keeps the hardware's prefetching alone (with it, Q8_0 tg 380 -> 289 t/s).
   int64_t ahead = 0;  // tiles
-  if (w.pack_for == PackFor::kStream && a.n_tokens >= 2)
+  if (w.pack_for == PackFor::kStream &&
+      a.n_tokens * tile::kWideRows * w.n_in >= 5 * static_cast<int64_t>(tile_bytes))
     ahead = std::max<int64_t>(1, static_cast<int64_t>((WeightPrefetch::kAheadBytes + tile_bytes - 1) / tile_bytes));
   const int64_t n_tiles = (w.n_out + tile::kWideRows - 1) / tile::kWideRows;
   for (int64_t rt = r0; rt < r1; rt += tile::kWideRows) {
