@@ -33,6 +33,7 @@ struct SpeculativeOptions {
   int32_t draft_max = 8;
   int32_t draft_min = 0;
   float draft_p_min = 0.0f;
+  int draft_threads = 0;  // the draft model's own pool (0: the target's)
   bool adaptive = false;
   std::string draft_cost = "time";  // adaptive costs: "time" (measured per round) or "bytes" (weight-size ratio)
   bool compare = false;  // also run the model alone and report the speedup
@@ -90,6 +91,7 @@ Status check_speculative_options(const SpeculativeOptions& s) {
     return make_error("--draft-min is ", s.draft_min, " (expected 0..--draft-max = ", s.draft_max, ")");
   if (!(s.draft_p_min >= 0.0f && s.draft_p_min <= 1.0f))
     return make_error("--draft-p-min is ", s.draft_p_min, " (expected 0..1; 0 is off)");
+  if (s.draft_threads < 0) return make_error("--draft-threads is ", s.draft_threads, " (expected 0 for the target's, or more)");
   if (s.draft_cost != "time" && s.draft_cost != "bytes")
     return make_error("--draft-cost is '", s.draft_cost, "' (expected time or bytes)");
   return ok_status();
@@ -117,6 +119,9 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
   }
   std::unique_ptr<Sequence> draft_seq;
   std::shared_ptr<const DecoderModel> draft_model;
+  std::unique_ptr<ThreadPool> draft_pool;  // --draft-threads
+  if (s.draft_threads > 0 && s.draft_threads != pool.size()) draft_pool = std::make_unique<ThreadPool>(s.draft_threads);
+  ThreadPool& dpool = draft_pool ? *draft_pool : pool;
   if (!s.draft_path.empty()) {
     auto lo = load_options(o.model);  // the draft's cache as the target's
     if (!lo) return fail(lo.error());
@@ -132,7 +137,7 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
     params.draft.cost_ratio = model->weight_bytes() > 0
                                   ? static_cast<double>(draft_model->weight_bytes()) / model->weight_bytes()
                                   : 0.0;
-    draft_seq = std::make_unique<Sequence>(draft_model, pool, SequenceOptions{.n_ctx = seq.n_ctx()});
+    draft_seq = std::make_unique<Sequence>(draft_model, dpool, SequenceOptions{.n_ctx = seq.n_ctx()});
     auto md = ModelDraft::create(*draft_seq, {.sampler = draft_sampler_params(o.gen.sampler),
                                               .p_min = s.draft_p_min,
                                               .min_tokens = s.draft_min,
@@ -152,7 +157,7 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
     Sequence warm(model, pool, {.n_ctx = seq.n_ctx()});
     TANDEM_TRY_CLI(warm.eval(prompt));
     if (draft_model) {
-      Sequence warm_draft(draft_model, pool, {.n_ctx = seq.n_ctx()});
+      Sequence warm_draft(draft_model, dpool, {.n_ctx = seq.n_ctx()});
       TANDEM_TRY_CLI(warm_draft.eval(prompt));
     }
   }
@@ -180,6 +185,7 @@ int run_speculative(const GenerateOptions& o, const std::shared_ptr<const Decode
                         {"draft_max", s.draft_max},
                         {"draft_min", s.draft_min},
                         {"draft_p_min", s.draft_p_min},
+                        {"draft_threads", dpool.size()},
                         {"adaptive", s.adaptive},
                         {"draft_cost", s.draft_cost},
                         {"lookup_ngram", s.lookup},
@@ -316,6 +322,9 @@ void add_generate_command(CLI::App& app, int& rc) {
                   "drafted before --draft-p-min may stop")
       ->capture_default_str();
   cmd->add_option("--draft-p-min", sp.draft_p_min, "Stop drafting when the draft's top probability falls below P (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--draft-threads", sp.draft_threads,
+                  "Threads of the draft model (0: the target's pool; 1 runs it on the calling thread)")
       ->capture_default_str();
   cmd->add_flag("--draft-adaptive", sp.adaptive, "Adapt the draft length to the running acceptance rate");
   cmd->add_option("--draft-cost", sp.draft_cost,

@@ -48,6 +48,14 @@ TEST(SpeculativeCli, JsonReportsAcceptanceAndSpeedup) {
   EXPECT_EQ(j["text"], want);
   EXPECT_EQ(j["speculative"]["acceptance_rate"], 1.0);
   EXPECT_EQ(j["speculative"]["rounds"], 5);
+  EXPECT_EQ(j["speculative"]["draft_threads"], 1);
+  // The draft on a pool of its own (2 threads beside the target's 1): the same text.
+  r = run(cli() + " generate" + kTarget + kGreedy + " --draft " + fixture("llama-mha-spm-f32.gguf") +
+          " --draft-max 3 --draft-threads 2 --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["text"], want);
+  EXPECT_EQ(j["speculative"]["draft_threads"], 2);
 }
 
 TEST(SpeculativeCli, StreamsTextThenSummary) {
@@ -101,6 +109,7 @@ TEST(SpeculativeCli, BadPairingsAndOptionsAreOneLineErrors) {
   one_line_error(cli() + " generate" + kTarget + kGreedy + " --lookup 2 --draft-min 9", "--draft-min is 9");
   one_line_error(cli() + " generate" + kTarget + kGreedy + " --lookup 2 --draft-p-min 1.5", "--draft-p-min is 1.5");
   one_line_error(cli() + " generate" + kTarget + kGreedy + " --draft /nonexistent.gguf", "nonexistent");
+  one_line_error(cli() + " generate" + kTarget + kGreedy + " --lookup 2 --draft-threads -1", "--draft-threads is -1");
 }
 
 }  // namespace
