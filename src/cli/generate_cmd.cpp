@@ -91,7 +91,8 @@ Status check_speculative_options(const SpeculativeOptions& s) {
     return make_error("--draft-min is ", s.draft_min, " (expected 0..--draft-max = ", s.draft_max, ")");
   if (!(s.draft_p_min >= 0.0f && s.draft_p_min <= 1.0f))
     return make_error("--draft-p-min is ", s.draft_p_min, " (expected 0..1; 0 is off)");
-  if (s.draft_threads < 0) return make_error("--draft-threads is ", s.draft_threads, " (expected 0 for the target's, or more)");
+  if (s.draft_threads < 0)
+    return make_error("--draft-threads is ", s.draft_threads, " (expected 0 for the target's pool, or more)");
   if (s.draft_cost != "time" && s.draft_cost != "bytes")
     return make_error("--draft-cost is '", s.draft_cost, "' (expected time or bytes)");
   return ok_status();
