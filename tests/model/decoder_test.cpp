@@ -541,6 +541,17 @@ TEST(Decoder, RopeFrequencyFactorsDivideEachPairsAngle) {
   }
 }
 
+TEST(Decoder, MixtureOfExpertsIsAClearError) {
+  const char* name = "llama-gqa-spm-f32.gguf";
+  TANDEM_REQUIRE_FIXTURES(std::string("models/") + name);
+  testing::TempFile moe("moe.gguf");
+  rewrite_fixture(name, moe, [](GgufWriter& w) { w.set("llama.expert_count", GgufValue::u32(8)); });
+  auto m = DecoderModel::load(moe.path());
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("mixture of experts (llama.expert_count = 8) is not supported"), std::string::npos)
+      << m.error().message;
+}
+
 TEST(Decoder, BadRopeFrequencyFactorsAreAnError) {
   const char* name = "llama-gqa-spm-f32.gguf";
   TANDEM_REQUIRE_FIXTURES(std::string("models/") + name);

@@ -50,6 +50,12 @@ Result<ModelConfig> ModelConfig::from_gguf(const GgufFile& f) {
   TANDEM_TRY(need("feed_forward_length", c.n_ff));
   TANDEM_TRY(need("attention.head_count", c.n_head));
   TANDEM_TRY(need("context_length", c.n_ctx_train));
+  // Mixtral-style files say "llama" too; their feed-forward is a set of experts.
+  auto experts = f.get_int(p + "expert_count", 0);
+  if (!experts) return experts.error();
+  if (*experts > 0)
+    return make_error(f.path(), ": a mixture of experts (", p, "expert_count = ", *experts,
+                      ") is not supported; tandem runs dense llama and qwen2 models");
 
   auto kv = f.get_int(p + "attention.head_count_kv", c.n_head);
   if (!kv) return kv.error();
