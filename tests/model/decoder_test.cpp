@@ -541,7 +541,7 @@ TEST(Decoder, RopeFrequencyFactorsDivideEachPairsAngle) {
   }
 }
 
-TEST(Decoder, MixtureOfExpertsIsAClearError) {
+TEST(Decoder, MixtureOfExpertsAndSplitFilesAreClearErrors) {
   const char* name = "llama-gqa-spm-f32.gguf";
   TANDEM_REQUIRE_FIXTURES(std::string("models/") + name);
   testing::TempFile moe("moe.gguf");
@@ -549,6 +549,12 @@ TEST(Decoder, MixtureOfExpertsIsAClearError) {
   auto m = DecoderModel::load(moe.path());
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.error().message.find("mixture of experts (llama.expert_count = 8) is not supported"), std::string::npos)
+      << m.error().message;
+  testing::TempFile part("split.gguf");
+  rewrite_fixture(name, part, [](GgufWriter& w) { w.set("split.count", GgufValue::u16(3)); });
+  m = DecoderModel::load(part.path());
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("one part of a split model (split.count = 3)"), std::string::npos)
       << m.error().message;
 }
 

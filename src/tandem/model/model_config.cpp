@@ -33,6 +33,11 @@ Result<ModelConfig> ModelConfig::from_gguf(const GgufFile& f) {
     if (r.name == *arch) rules = &r;
   if (!rules)
     return make_error(f.path(), ": unsupported architecture '", *arch, "' (supported: llama, mistral, qwen2)");
+  auto split = f.get_int("split.count", 1);
+  if (!split) return split.error();
+  if (*split > 1)
+    return make_error(f.path(), ": one part of a split model (split.count = ", *split,
+                      "); merge the parts into one file first (llama-gguf-split --merge)");
   c.arch = *arch;
   c.rope = rules->rope;
   c.attn_bias = rules->attn_bias;
