@@ -515,16 +515,11 @@ T256 void matmul_q(const WeightView& w, const Activations& a, float* y, int64_t 
     // 11.9 -> 3.2 3.4 3.7 4.7 5.8 6.9 8.6.
     const size_t tile_bytes = static_cast<size_t>(G) * wgb;
     const int64_t n_tiles = (w.n_out + tile::kRows - 1) / tile::kRows;
-    int64_t ahead = 0;  // tiles
-    if (w.pack_for == PackFor::kStream && a.n_tokens >= 2)
-      ahead = std::max<int64_t>(1, static_cast<int64_t>((WeightPrefetch::kAheadBytes + tile_bytes - 1) / tile_bytes));
+    const bool prefetch = w.pack_for == PackFor::kStream && a.n_tokens >= 2;
     for (int64_t rt = r0; rt < r1; rt += tile::kRows) {
       const int64_t i = rt / tile::kRows;
       WeightPrefetch pf;
-      if (ahead > 0 && i + ahead < n_tiles) {
-        pf = WeightPrefetch::span(w.packed + static_cast<size_t>(i + ahead) * tile_bytes, tile_bytes);
-        pf.spread_over(G);
-      }
+      if (prefetch) pf = WeightPrefetch::tile_ahead(w.packed, tile_bytes, i, n_tiles, G);
       run_tokens<tile::quads(bs), W == GgmlType::Q8_0>(w.packed + static_cast<size_t>(i) * tile_bytes, G, a, y + rt,
                                                        ldy, static_cast<int>(std::min<int64_t>(tile::kRows, r1 - rt)),
                                                        pf);

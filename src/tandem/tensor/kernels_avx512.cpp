@@ -1131,18 +1131,13 @@ T512 void run_packed(const WeightView& w, const Activations& a, float* y, int64_
   //   Q4_0, 1..4 tokens: 1.2 1.5 1.7 1.9 -> 1.4 1.6 1.6 1.8
   //   Q4_K_M, 1..4 tokens: 1.8 1.9 2.1 2.6 -> 1.7 2.0 2.1 2.1
   // One token keeps the hardware's prefetching alone (with it, Q8_0 tg 380 -> 289 t/s).
-  int64_t ahead = 0;  // tiles
-  if (w.pack_for == PackFor::kStream &&
-      a.n_tokens * tile::kWideRows * w.n_in >= 5 * static_cast<int64_t>(tile_bytes))
-    ahead = std::max<int64_t>(1, static_cast<int64_t>((WeightPrefetch::kAheadBytes + tile_bytes - 1) / tile_bytes));
+  const bool prefetch = w.pack_for == PackFor::kStream &&
+                        a.n_tokens * tile::kWideRows * w.n_in >= 5 * static_cast<int64_t>(tile_bytes);
   const int64_t n_tiles = (w.n_out + tile::kWideRows - 1) / tile::kWideRows;
   for (int64_t rt = r0; rt < r1; rt += tile::kWideRows) {
     const int64_t i = rt / tile::kWideRows;
     WeightPrefetch pf;
-    if (ahead > 0 && i + ahead < n_tiles) {
-      pf = WeightPrefetch::span(w.packed + static_cast<size_t>(i + ahead) * tile_bytes, tile_bytes);
-      pf.spread_over(G);
-    }
+    if (prefetch) pf = WeightPrefetch::tile_ahead(w.packed, tile_bytes, i, n_tiles, G);
     run_wide<F, kOffsetShift<W>>(w.packed + static_cast<size_t>(i) * tile_bytes, G, a, y + rt, ldy,
                                  static_cast<int>(std::min<int64_t>(tile::kWideRows, r1 - rt)), pf);
   }

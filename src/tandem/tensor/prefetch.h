@@ -48,6 +48,19 @@ class WeightPrefetch {
     pf.bytes_ = n;
     return pf;
   }
+  // For tile i of n_tiles back-to-back tiles of tile_bytes (a packed matrix):
+  // the tile about kAheadBytes ahead of it (at least the next), spread over
+  // the tile's `groups` steps; nothing past the last tile.
+  static WeightPrefetch tile_ahead(const uint8_t* tiles, size_t tile_bytes, int64_t i, int64_t n_tiles,
+                                   int64_t groups) {
+    const auto ahead = std::max<int64_t>(1, static_cast<int64_t>((kAheadBytes + tile_bytes - 1) / tile_bytes));
+    WeightPrefetch pf;
+    if (i + ahead < n_tiles) {
+      pf = span(tiles + static_cast<size_t>(i + ahead) * tile_bytes, tile_bytes);
+      pf.spread_over(groups);
+    }
+    return pf;
+  }
   // How many rows ahead of the current tile to prefetch: about kAheadBytes,
   // in whole tiles, at least two.
   static int64_t rows_ahead(size_t row_bytes, int64_t tile_rows) {
