@@ -1417,7 +1417,7 @@ T512 void matmul_float(const WeightView& w, const Activations& a, float* y, int6
     const int nr = static_cast<int>(std::min<int64_t>(4, r1 - rt));
     const uint8_t* rows[4];
     for (int r = 0; r < 4; ++r) rows[r] = w.row(std::min<int64_t>(rt + r, r1 - 1));
-    // Passes of at most kFloatTokens tokens, as even as they can be (7 = 4 + 3, not 6 + 1).
+    // Passes of at most kFloatTokens tokens, as even as they can be (7 = 3 + 4, not 6 + 1).
     const int64_t passes = (a.n_tokens + kFloatTokens - 1) / kFloatTokens;
     for (int64_t i = 0, t = 0; i < passes; ++i) {
       const int64_t nt = (a.n_tokens - t) / (passes - i);
