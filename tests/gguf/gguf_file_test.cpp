@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <vector>
 
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "tandem/gguf/gguf_writer.h"
@@ -93,6 +95,57 @@ TEST(GgufFile, HonoursCustomAlignment) {
   ASSERT_TRUE(f.ok()) << f.error().message;
   EXPECT_EQ(f->alignment(), 64u);
   for (const auto& t : f->tensors()) EXPECT_EQ((f->data_offset() + t.offset) % 64, 0u);
+}
+
+// Tensors whose data is produced when the file is written: the same file as
+// with the data given up front, and a producer that fails or gives the wrong
+// size fails the write.
+TEST(GgufFile, WritesTensorsProducedLater) {
+  std::vector<float> a(64 * 3);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i) * 0.5f;
+  GgufWriter now, later;
+  now.set("general.architecture", GgufValue::string("llama"));
+  later.set("general.architecture", GgufValue::string("llama"));
+  ASSERT_TRUE(now.add_tensor_f32("a", {64, 3}, a).ok());
+  ASSERT_TRUE(now.add_tensor_f32("b", {5}, std::vector<float>(5, 2.0f)).ok());
+  int calls = 0;
+  ASSERT_TRUE(later
+                  .add_tensor_later("a", GgmlType::F32, {64, 3},
+                                    [&](std::vector<uint8_t>& o) {
+                                      ++calls;
+                                      const auto* p = reinterpret_cast<const uint8_t*>(a.data());
+                                      o.assign(p, p + a.size() * sizeof(float));
+                                      return ok_status();
+                                    })
+                  .ok());
+  ASSERT_TRUE(later.add_tensor_f32("b", {5}, std::vector<float>(5, 2.0f)).ok());
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(later.to_bytes(), now.to_bytes());
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(later.add_tensor_later("a", GgmlType::F32, {4}, nullptr).ok());  // the name is taken
+
+  GgufWriter short_data;
+  ASSERT_TRUE(short_data
+                  .add_tensor_later("x", GgmlType::F32, {8},
+                                    [](std::vector<uint8_t>& o) {
+                                      o.assign(16, 0);
+                                      return ok_status();
+                                    })
+                  .ok());
+  std::ostringstream os;
+  auto st = short_data.write(os);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("tensor 'x': produced 16 bytes, expected 32"), std::string::npos)
+      << st.error().message;
+  GgufWriter failing;
+  ASSERT_TRUE(failing
+                  .add_tensor_later("y", GgmlType::F32, {8},
+                                    [](std::vector<uint8_t>&) { return Status(make_error("disk on fire")); })
+                  .ok());
+  std::ostringstream os2;
+  st = failing.write(os2);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("tensor 'y': disk on fire"), std::string::npos) << st.error().message;
 }
 
 TEST(GgufFile, WritesAndMapsAFile) {

@@ -83,8 +83,7 @@ uint32_t GgufWriter::alignment() const {
   return kGgufDefaultAlignment;
 }
 
-Status GgufWriter::add_tensor(const std::string& name, GgmlType type, std::vector<uint64_t> shape,
-                              std::span<const uint8_t> data) {
+Result<uint64_t> GgufWriter::check_new(const std::string& name, GgmlType type, const std::vector<uint64_t>& shape) const {
   for (const auto& t : tensors_)
     if (t.name == name) return make_error("gguf writer: tensor '", name, "' added twice");
   if (shape.empty() || shape.size() > static_cast<size_t>(kGgufMaxDims))
@@ -95,10 +94,25 @@ Status GgufWriter::add_tensor(const std::string& name, GgmlType type, std::vecto
                       " block size ", tr.block_size);
   uint64_t n = shape[0] / tr.block_size * tr.type_size;
   for (size_t i = 1; i < shape.size(); ++i) n *= shape[i];
-  if (n != data.size())
-    return make_error("gguf writer: tensor '", name, "': ", tr.name, " data of this shape is ", n, " bytes, got ",
-                      data.size());
-  tensors_.push_back({name, type, std::move(shape), std::vector<uint8_t>(data.begin(), data.end())});
+  return n;
+}
+
+Status GgufWriter::add_tensor(const std::string& name, GgmlType type, std::vector<uint64_t> shape,
+                              std::span<const uint8_t> data) {
+  auto n = check_new(name, type, shape);
+  if (!n) return n.error();
+  if (*n != data.size())
+    return make_error("gguf writer: tensor '", name, "': ", ggml_traits(type).name, " data of this shape is ", *n,
+                      " bytes, got ", data.size());
+  tensors_.push_back({name, type, std::move(shape), *n, std::vector<uint8_t>(data.begin(), data.end()), {}});
+  return ok_status();
+}
+
+Status GgufWriter::add_tensor_later(const std::string& name, GgmlType type, std::vector<uint64_t> shape,
+                                    Producer produce) {
+  auto n = check_new(name, type, shape);
+  if (!n) return n.error();
+  tensors_.push_back({name, type, std::move(shape), *n, {}, std::move(produce)});
   return ok_status();
 }
 
@@ -126,14 +140,23 @@ Status GgufWriter::write(std::ostream& out) const {
     for (uint64_t d : t.shape) put<uint64_t>(head, d);
     put<uint32_t>(head, static_cast<uint32_t>(t.type));
     put<uint64_t>(head, offset);
-    offset += padded(t.data.size(), align);
+    offset += padded(t.n_bytes, align);
   }
   std::string h = head.str();
   out.write(h.data(), static_cast<std::streamsize>(h.size()));
   pad_to(out, h.size(), align);
+  std::vector<uint8_t> produced;
   for (const auto& t : tensors_) {
-    out.write(reinterpret_cast<const char*>(t.data.data()), static_cast<std::streamsize>(t.data.size()));
-    pad_to(out, t.data.size(), align);
+    const std::vector<uint8_t>* data = &t.data;
+    if (t.produce) {
+      produced.clear();
+      if (auto st = t.produce(produced); !st) return make_error("gguf writer: tensor '", t.name, "': ", st.error().message);
+      if (produced.size() != t.n_bytes)
+        return make_error("gguf writer: tensor '", t.name, "': produced ", produced.size(), " bytes, expected ", t.n_bytes);
+      data = &produced;
+    }
+    out.write(reinterpret_cast<const char*>(data->data()), static_cast<std::streamsize>(data->size()));
+    pad_to(out, data->size(), align);
   }
   if (!out) return make_error("gguf writer: write failed");
   return ok_status();

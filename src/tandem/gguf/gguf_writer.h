@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <span>
 #include <string>
@@ -29,6 +30,11 @@ class GgufWriter {
   Status add_tensor(const std::string& name, GgmlType type, std::vector<uint64_t> shape,
                     std::span<const uint8_t> data);
   Status add_tensor_f32(const std::string& name, std::vector<uint64_t> shape, std::span<const float> data);
+  // Adds a tensor whose data `produce` writes when the file is written, into a
+  // buffer it must fill with exactly the bytes of type and shape: one tensor's
+  // data in memory at a time, for files larger than memory would hold.
+  using Producer = std::function<Status(std::vector<uint8_t>& out)>;
+  Status add_tensor_later(const std::string& name, GgmlType type, std::vector<uint64_t> shape, Producer produce);
 
   size_t n_tensors() const { return tensors_.size(); }
   uint32_t alignment() const;
@@ -42,8 +48,12 @@ class GgufWriter {
     std::string name;
     GgmlType type;
     std::vector<uint64_t> shape;
-    std::vector<uint8_t> data;
+    uint64_t n_bytes = 0;
+    std::vector<uint8_t> data;  // or
+    Producer produce;
   };
+  // Checks name and shape; the data size the type and shape take.
+  Result<uint64_t> check_new(const std::string& name, GgmlType type, const std::vector<uint64_t>& shape) const;
   std::vector<std::pair<std::string, GgufValue>> kv_;
   std::vector<Tensor> tensors_;
 };

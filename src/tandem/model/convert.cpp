@@ -56,17 +56,19 @@ Result<ConvertSummary> convert_model(const std::string& in, const std::string& o
   w.set("general.file_type", GgufValue::u32(static_cast<uint32_t>(r.file_type())));
   w.set("general.quantization_version", GgufValue::u32(2));
   ConvertSummary sum;
-  std::vector<float> row;
-  std::vector<uint8_t> bytes;
   for (const GgufTensorInfo& t : f.tensors()) {
     sum.bytes_in += t.n_bytes;
     const int64_t n_in = t.shape.empty() ? 0 : static_cast<int64_t>(t.shape[0]);
     const GgmlType to =
         converted_type(r, t.name, static_cast<int>(t.shape.size()), n_in, t.type, cfg->n_layer, cfg->tied_output);
+    ++sum.tensors_by_type[to];
     if (to == t.type) {
-      TANDEM_TRY(w.add_tensor(t.name, t.type, t.shape, t.bytes()));
+      // Copied when the file is written, from the mapping.
+      TANDEM_TRY(w.add_tensor_later(t.name, t.type, t.shape, [&t](std::vector<uint8_t>& o) {
+        o.assign(t.data, t.data + t.n_bytes);
+        return ok_status();
+      }));
       sum.bytes_out += t.n_bytes;
-      ++sum.tensors_by_type[t.type];
       continue;
     }
     if (!is_compute_type(t.type))
@@ -74,15 +76,17 @@ Result<ConvertSummary> convert_model(const std::string& in, const std::string& o
     if (auto st = check_row_shape(t.type, n_in); !st) return make_error(in, ": tensor '", t.name, "': ", st.error().message);
     const uint64_t n_rows = t.n_elements() / static_cast<uint64_t>(n_in);
     const size_t rb_in = row_bytes(t.type, n_in), rb_out = row_bytes(to, n_in);
-    row.resize(static_cast<size_t>(n_in));
-    bytes.assign(rb_out * n_rows, 0);
-    for (uint64_t i = 0; i < n_rows; ++i) {
-      dequantize_row(t.type, t.data + i * rb_in, row.data(), n_in);
-      quantize_row(to, row.data(), bytes.data() + i * rb_out, n_in);
-    }
-    TANDEM_TRY(w.add_tensor(t.name, to, t.shape, bytes));
-    sum.bytes_out += bytes.size();
-    ++sum.tensors_by_type[to];
+    // Converted when the file is written, so that only one tensor's output is in memory.
+    TANDEM_TRY(w.add_tensor_later(t.name, to, t.shape, [&t, to, n_in, n_rows, rb_in, rb_out](std::vector<uint8_t>& o) {
+      std::vector<float> row(static_cast<size_t>(n_in));
+      o.assign(rb_out * n_rows, 0);
+      for (uint64_t i = 0; i < n_rows; ++i) {
+        dequantize_row(t.type, t.data + i * rb_in, row.data(), n_in);
+        quantize_row(to, row.data(), o.data() + i * rb_out, n_in);
+      }
+      return ok_status();
+    }));
+    sum.bytes_out += rb_out * n_rows;
     ++sum.converted;
   }
   TANDEM_TRY(w.write_file(out));

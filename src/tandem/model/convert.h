@@ -33,8 +33,8 @@ struct ConvertSummary {
 GgmlType converted_type(const WeightRecipe& r, const std::string& name, int n_dims, int64_t n_in, GgmlType current,
                         int64_t n_layers, bool tied);
 
-// Reads `in` (a model the engine runs), writes `out`. The whole output is built
-// in memory before it is written under a temporary name and renamed.
+// Reads `in` (a model the engine runs), writes `out` under a temporary name and
+// renames it; one tensor's output is in memory at a time.
 Result<ConvertSummary> convert_model(const std::string& in, const std::string& out, const WeightRecipe& r);
 
 }  // namespace tandem
