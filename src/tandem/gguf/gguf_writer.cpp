@@ -83,7 +83,8 @@ uint32_t GgufWriter::alignment() const {
   return kGgufDefaultAlignment;
 }
 
-Result<uint64_t> GgufWriter::check_new(const std::string& name, GgmlType type, const std::vector<uint64_t>& shape) const {
+Result<uint64_t> GgufWriter::check_new(const std::string& name, GgmlType type,
+                                       const std::vector<uint64_t>& shape) const {
   for (const auto& t : tensors_)
     if (t.name == name) return make_error("gguf writer: tensor '", name, "' added twice");
   if (shape.empty() || shape.size() > static_cast<size_t>(kGgufMaxDims))
@@ -150,9 +151,11 @@ Status GgufWriter::write(std::ostream& out) const {
     const std::vector<uint8_t>* data = &t.data;
     if (t.produce) {
       produced.clear();
-      if (auto st = t.produce(produced); !st) return make_error("gguf writer: tensor '", t.name, "': ", st.error().message);
+      if (auto st = t.produce(produced); !st)
+        return make_error("gguf writer: tensor '", t.name, "': ", st.error().message);
       if (produced.size() != t.n_bytes)
-        return make_error("gguf writer: tensor '", t.name, "': produced ", produced.size(), " bytes, expected ", t.n_bytes);
+        return make_error("gguf writer: tensor '", t.name, "': produced ", produced.size(), " bytes, expected ",
+                          t.n_bytes);
       data = &produced;
     }
     out.write(reinterpret_cast<const char*>(data->data()), static_cast<std::streamsize>(data->size()));
