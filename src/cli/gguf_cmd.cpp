@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "tandem/base/thread_pool.h"
 #include "tandem/gguf/gguf_file.h"
 #include "tandem/model/convert.h"
 #include "tandem/model/synth.h"
@@ -57,12 +58,16 @@ int run_synth(SynthOptions o) {
 
 struct ConvertOptions {
   std::string in, out, type;
+  int threads = 0;
 };
 
 int run_convert(const ConvertOptions& o) {
   auto r = parse_weight_recipe(o.type);
   if (!r) return fail(r.error());
-  auto sum = convert_model(o.in, o.out, *r);
+  if (o.threads < 0)
+    return fail(make_error("--threads is ", o.threads, " (expected 0 for the cores present, or more)"));
+  ThreadPool pool(o.threads);
+  auto sum = convert_model(o.in, o.out, *r, pool);
   if (!sum) return fail(sum.error());
   std::string types;
   for (const auto& [t, n] : sum->tensors_by_type)
@@ -108,6 +113,8 @@ void add_gguf_command(CLI::App& app, int& rc) {
   conv->add_option("-o,--output", co->out, "Output GGUF")->required();
   conv->add_option("--type", co->type, "Weight type: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K Q4_K_M Q5_K_M")
       ->required();
+  conv->add_option("-t,--threads", co->threads, "Threads quantizing each tensor's rows (0: the cores present)")
+      ->capture_default_str();
   conv->callback([co, &rc] { rc = run_convert(*co); });
 }
 

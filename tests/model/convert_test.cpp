@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tandem/base/thread_pool.h"
 #include "tandem/gguf/gguf_file.h"
 #include "tandem/model/decoder.h"
 #include "test_util.h"
@@ -26,6 +27,7 @@ TEST(Convert, ReproducesTheReferenceQuantizerByteForByte) {
   std::ifstream in(models_dir() + "MANIFEST.json");
   const json m = json::parse(in);
   int checked = 0;
+  ThreadPool pool(2);  // rows split between threads: still the reference's bytes
   for (const json& fx : m["fixtures"]) {
     if (fx["parent"].is_null() || fx["llama_quantize_type"].is_null()) continue;
     const std::string file = fx["file"], type = fx["llama_quantize_type"];
@@ -33,7 +35,7 @@ TEST(Convert, ReproducesTheReferenceQuantizerByteForByte) {
     auto recipe = parse_weight_recipe(type);
     ASSERT_TRUE(recipe.ok()) << recipe.error().message;
     testing::TempFile out("convert_" + file);
-    auto sum = convert_model(models_dir() + fx["parent"].get<std::string>(), out.path(), *recipe);
+    auto sum = convert_model(models_dir() + fx["parent"].get<std::string>(), out.path(), *recipe, pool);
     ASSERT_TRUE(sum.ok()) << sum.error().message;
     auto got = GgufFile::open(out.path());
     auto want = GgufFile::open(models_dir() + file);
@@ -100,8 +102,9 @@ TEST(Convert, BadInputIsAnError) {
   EXPECT_TRUE(parse_weight_recipe("q4_k_m").ok());
   TANDEM_REQUIRE_FIXTURES("tokenizer/ggml-vocab-gpt-2.gguf");
   testing::TempFile out("convert_bad.gguf");
+  ThreadPool pool(1);
   auto r = convert_model(testing::shared_dir() + "/fixtures/tokenizer/ggml-vocab-gpt-2.gguf", out.path(),
-                         WeightRecipe{GgmlType::Q8_0, false});
+                         WeightRecipe{GgmlType::Q8_0, false}, pool);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("architecture"), std::string::npos) << r.error().message;
   EXPECT_FALSE(std::filesystem::exists(out.path()));
@@ -111,7 +114,7 @@ TEST(Convert, CommandLine) {
   TANDEM_REQUIRE_FIXTURES("models/llama-gqa-spm-q8_0.gguf");
   testing::TempFile out("convert_cli.gguf");
   auto r = testing::run(testing::cli() + " gguf convert " + testing::quoted(models_dir() + "llama-gqa-spm-q8_0.gguf") +
-                        " -o " + testing::quoted(out.path()) + " --type F32 2>&1");
+                        " -o " + testing::quoted(out.path()) + " --type F32 -t 3 2>&1");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("16 tensors converted; 21 F32"), std::string::npos) << r.out;
   // Q8_0 -> F32 -> Q8_0 gives back the same bytes (each block's largest code is +-127).

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "tandem/base/thread_pool.h"
 #include "tandem/gguf/gguf_file.h"
 #include "tandem/gguf/gguf_writer.h"
 #include "tandem/model/model_config.h"
@@ -45,7 +46,8 @@ GgmlType converted_type(const WeightRecipe& r, const std::string& name, int n_di
   return fit_rows(t, n_in);
 }
 
-Result<ConvertSummary> convert_model(const std::string& in, const std::string& out, const WeightRecipe& r) {
+Result<ConvertSummary> convert_model(const std::string& in, const std::string& out, const WeightRecipe& r,
+                                     ThreadPool& pool) {
   auto file = GgufFile::open(in);
   if (!file) return file.error();
   const GgufFile& f = *file;
@@ -77,15 +79,18 @@ Result<ConvertSummary> convert_model(const std::string& in, const std::string& o
     const uint64_t n_rows = t.n_elements() / static_cast<uint64_t>(n_in);
     const size_t rb_in = row_bytes(t.type, n_in), rb_out = row_bytes(to, n_in);
     // Converted when the file is written, so that only one tensor's output is in memory.
-    TANDEM_TRY(w.add_tensor_later(t.name, to, t.shape, [&t, to, n_in, n_rows, rb_in, rb_out](std::vector<uint8_t>& o) {
-      std::vector<float> row(static_cast<size_t>(n_in));
+    auto convert = [&t, &pool, to, n_in, n_rows, rb_in, rb_out](std::vector<uint8_t>& o) {
       o.assign(rb_out * n_rows, 0);
-      for (uint64_t i = 0; i < n_rows; ++i) {
-        dequantize_row(t.type, t.data + i * rb_in, row.data(), n_in);
-        quantize_row(to, row.data(), o.data() + i * rb_out, n_in);
-      }
+      pool.parallel_for(static_cast<int64_t>(n_rows), [&](int64_t r0, int64_t r1) {
+        std::vector<float> row(static_cast<size_t>(n_in));
+        for (auto i = static_cast<uint64_t>(r0); i < static_cast<uint64_t>(r1); ++i) {
+          dequantize_row(t.type, t.data + i * rb_in, row.data(), n_in);
+          quantize_row(to, row.data(), o.data() + i * rb_out, n_in);
+        }
+      });
       return ok_status();
-    }));
+    };
+    TANDEM_TRY(w.add_tensor_later(t.name, to, t.shape, convert));
     sum.bytes_out += rb_out * n_rows;
     ++sum.converted;
   }

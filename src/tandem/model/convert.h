@@ -21,6 +21,7 @@
 namespace tandem {
 
 class GgufFile;
+class ThreadPool;
 
 struct ConvertSummary {
   std::map<GgmlType, int> tensors_by_type;  // the output's tensors per type
@@ -35,6 +36,9 @@ GgmlType converted_type(const WeightRecipe& r, const std::string& name, int n_di
 
 // Reads `in` (a model the engine runs), writes `out` under a temporary name and
 // renames it; one tensor's output is in memory at a time.
-Result<ConvertSummary> convert_model(const std::string& in, const std::string& out, const WeightRecipe& r);
+// A tensor's rows are quantized on every thread of `pool` (the bytes do not
+// depend on how many).
+Result<ConvertSummary> convert_model(const std::string& in, const std::string& out, const WeightRecipe& r,
+                                     ThreadPool& pool);
 
 }  // namespace tandem
