@@ -27,9 +27,6 @@
 namespace tandem {
 namespace {
 
-#define T256 TANDEM_TARGET_AVX2
-#define T256_INLINE TANDEM_TARGET_AVX2 inline __attribute__((always_inline))
-
 constexpr int kMaxTokens = 4;
 
 uint16_t load_u16(const uint8_t* p) {
@@ -735,16 +732,9 @@ T256 void float_kernel(const uint8_t* const rows[4], int64_t n, const float* x, 
 template <FloatKind K>
 T256 void matmul_float(const WeightView& w, const Activations& a, float* y, int64_t ldy, int64_t r0, int64_t r1) {
   const size_t rb = row_bytes(w.type, w.n_in);
-  const int64_t ahead = WeightPrefetch::rows_ahead(rb, 4);
   for (int64_t rt = r0; rt < r1; rt += 4) {
     // As the AVX-512 float kernel: rows about 16 KiB ahead, spread over the first pass.
-    WeightPrefetch pf;
-    if (w.row_stride == rb) {
-      pf = WeightPrefetch::rows(w, rt + ahead, std::min(rt + ahead + 4, r1));
-      pf.spread_over((w.n_in + 7) / 8);
-    } else {
-      prefetch_rows(w, rt + kPrefetchTiles * 4, r1, rb);
-    }
+    WeightPrefetch pf = WeightPrefetch::float_tile(w, rt, r1, rb, (w.n_in + 7) / 8);
     const int nr = static_cast<int>(std::min<int64_t>(4, r1 - rt));
     const uint8_t* rows[4];
     for (int r = 0; r < 4; ++r) rows[r] = w.row(std::min<int64_t>(rt + r, r1 - 1));

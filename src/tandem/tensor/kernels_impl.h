@@ -11,6 +11,11 @@
 // AVX-512 path: Ice Lake / Sapphire Rapids, Zen 4 and later.
 #define TANDEM_TARGET_AVX512 \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c,bmi,bmi2,popcnt")))
+// T256 / T512: a function of the AVX2 / AVX-512 kernel files; _INLINE: one always inlined.
+#define T256 TANDEM_TARGET_AVX2
+#define T256_INLINE TANDEM_TARGET_AVX2 inline __attribute__((always_inline))
+#define T512 TANDEM_TARGET_AVX512
+#define T512_INLINE TANDEM_TARGET_AVX512 inline __attribute__((always_inline))
 #else
 #define TANDEM_X86 0
 #endif
@@ -41,6 +46,8 @@ Kernels make_avx512_kernels();
 // The float kernels (float_kernels.h) of each SIMD path, set into a table.
 void set_avx2_float_kernels(Kernels& k);
 void set_avx512_float_kernels(Kernels& k);
+// The AVX-512 matmuls of float weights (matmul_float_avx512.cpp), set into a table.
+void set_avx512_float_matmuls(Kernels& k);
 
 // Test hooks: a path's SIMD decoding of 4 weight rows into one tile, to compare
 // with the scalar packer.

@@ -61,6 +61,23 @@ class WeightPrefetch {
     }
     return pf;
   }
+  // For a float matmul's tile of 4 rows at rt (rows of w up to r1, rb bytes
+  // each): the rows about kAheadBytes on, spread over the tile's `steps`. Rows
+  // that are not back to back get the first kRowStartBytes of the rows two
+  // tiles on touched now instead, and nothing to spread.
+  static WeightPrefetch float_tile(const WeightView& w, int64_t rt, int64_t r1, size_t rb, int64_t steps) {
+    if (w.row_stride != rb) {
+      for (int64_t i = rt + 8; i < std::min(rt + 12, r1); ++i)
+        for (size_t off = 0; off < std::min(rb, kRowStartBytes); off += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(w.row(i) + off), _MM_HINT_T1);
+      return {};
+    }
+    const int64_t ahead = rows_ahead(rb, 4);
+    WeightPrefetch pf = rows(w, rt + ahead, std::min(rt + ahead + 4, r1));
+    pf.spread_over(steps);
+    return pf;
+  }
+  static constexpr size_t kRowStartBytes = 2048;
   // How many rows ahead of the current tile to prefetch: about kAheadBytes,
   // in whole tiles, at least two.
   static int64_t rows_ahead(size_t row_bytes, int64_t tile_rows) {
