@@ -25,6 +25,12 @@ constexpr ArchRules kArchs[] = {
 
 Result<ModelConfig> ModelConfig::from_gguf(const GgufFile& f) {
   ModelConfig c;
+  // Checked first: the later parts of a split model may carry no other metadata.
+  auto split = f.get_int("split.count", 1);
+  if (!split) return split.error();
+  if (*split > 1)
+    return make_error(f.path(), ": one part of a split model (split.count = ", *split,
+                      "); merge the parts into one file first (llama-gguf-split --merge)");
   auto arch = f.get_string("general.architecture");
   if (!arch) return arch.error();
   if (arch->empty()) return make_error(f.path(), ": metadata 'general.architecture' is missing");
@@ -33,11 +39,6 @@ Result<ModelConfig> ModelConfig::from_gguf(const GgufFile& f) {
     if (r.name == *arch) rules = &r;
   if (!rules)
     return make_error(f.path(), ": unsupported architecture '", *arch, "' (supported: llama, mistral, qwen2)");
-  auto split = f.get_int("split.count", 1);
-  if (!split) return split.error();
-  if (*split > 1)
-    return make_error(f.path(), ": one part of a split model (split.count = ", *split,
-                      "); merge the parts into one file first (llama-gguf-split --merge)");
   c.arch = *arch;
   c.rope = rules->rope;
   c.attn_bias = rules->attn_bias;
