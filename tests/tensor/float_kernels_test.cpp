@@ -1,6 +1,6 @@
-// The float kernels (attention over a transposed key cache, SwiGLU) of every
-// path this CPU can run against double-precision references, and each query
-// head's result the same whatever number of heads one call takes.
+// The float kernels (attention over a transposed key cache, SwiGLU, RMS norm,
+// rope) of every path this CPU can run against double-precision references,
+// and each query head's result the same whatever number of heads one call takes.
 #include "tandem/tensor/float_kernels.h"
 
 #include <algorithm>
@@ -117,7 +117,7 @@ TEST_P(FloatKernelPath, AttendMatchesReference) {
 
 // An fp16 cache: the same attention over the rounded keys and values.
 TEST_P(FloatKernelPath, AttendReadsHalfKeysAndValues) {
-  for (int64_t hd : {8, 20, 64, 128})
+  for (int64_t hd : {8, 20, 32, 64, 128})
     for (int64_t n_kv : {1, 5, 17, 100, 300}) {
       AttendCase c(n_kv, hd, static_cast<uint32_t>(hd * 1000 + n_kv + 5), 2.0f);
       c.halve();
@@ -131,7 +131,7 @@ TEST_P(FloatKernelPath, AttendReadsHalfKeysAndValues) {
 
 // Heads share loads in groups of up to 4; any grouping gives each head the same bits.
 TEST_P(FloatKernelPath, AttendHeadsAreIndependentOfTheirCall) {
-  for (int64_t hd : {64, 80, 128})
+  for (int64_t hd : {8, 32, 48, 64, 80, 128})
     for (int64_t n_kv : {3, 37, 130}) {
       AttendCase all(n_kv, hd, 7, 2.0f, 7), part(n_kv, hd, 7, 2.0f, 7);
       k_.attend(all.args(0, all.n_q));  // 4 + 3
@@ -157,6 +157,65 @@ TEST_P(FloatKernelPath, SwigluMatchesReference) {
     k_.swiglu(in_place.data(), u.data(), in_place.data(), n);
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(in_place[i], y[i]);
   }
+}
+
+TEST_P(FloatKernelPath, RmsNormMatchesReference) {
+  for (int64_t n : {1, 7, 16, 33, 128, 1000})
+    for (bool with_add : {false, true}) {
+      const auto x0 = uniform(static_cast<size_t>(n), static_cast<uint32_t>(n), -3, 3);
+      const auto add = uniform(static_cast<size_t>(n), static_cast<uint32_t>(n + 1), -1, 1);
+      const auto w = uniform(static_cast<size_t>(n), static_cast<uint32_t>(n + 2), 0.5f, 2);
+      std::vector<float> x = x0, y(static_cast<size_t>(n)), xs = x0, ys(static_cast<size_t>(n));
+      const float eps = 1e-5f;
+      k_.rms_norm(x.data(), with_add ? add.data() : nullptr, w.data(), y.data(), n, eps);
+      rms_norm_scalar(xs.data(), with_add ? add.data() : nullptr, w.data(), ys.data(), n, eps);
+      double ss = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const float xi = with_add ? x0[i] + add[i] : x0[i];
+        ASSERT_EQ(x[i], xi) << "the residual stored back, n " << n << " element " << i;
+        ss += static_cast<double>(xi) * xi;
+      }
+      const double scale = 1.0 / std::sqrt(ss / static_cast<double>(n) + eps);
+      for (int64_t i = 0; i < n; ++i) {
+        const double ref = x[i] * scale * w[i];
+        ASSERT_NEAR(y[i], ref, 1e-6 * std::max(1.0, std::fabs(ref))) << "n " << n << " element " << i;
+        // Only the order of exact double additions differs from the scalar path.
+        ASSERT_NEAR(y[i], ys[i], 1e-7 * std::max(1.0f, std::fabs(ys[i]))) << "n " << n << " element " << i;
+      }
+    }
+}
+
+TEST_P(FloatKernelPath, RopeMatchesReference) {
+  const int64_t n_heads = 3;
+  for (bool halves : {false, true})
+    for (int64_t hd : {8, 32, 64, 80, 128})
+      for (int64_t n_rot : {hd, hd / 2, int64_t{2}}) {
+        const float pos = 37;
+        std::vector<float> cs(static_cast<size_t>(n_rot));
+        for (int64_t i = 0; i < n_rot / 2; ++i) {
+          const double theta = pos * std::pow(10000.0, -2.0 * static_cast<double>(i) / static_cast<double>(n_rot));
+          cs[2 * i] = static_cast<float>(std::cos(theta));
+          cs[2 * i + 1] = static_cast<float>(std::sin(theta));
+        }
+        const auto v0 = uniform(static_cast<size_t>(n_heads * hd), static_cast<uint32_t>(hd + n_rot), -2, 2);
+        std::vector<float> v = v0, vs = v0;
+        k_.rope(v.data(), n_heads, hd, n_rot, cs.data(), halves);
+        rope_scalar(vs.data(), n_heads, hd, n_rot, cs.data(), halves);
+        const int64_t half = n_rot / 2;
+        for (int64_t h = 0; h < n_heads; ++h) {
+          const float* in = v0.data() + h * hd;
+          const float* out = v.data() + h * hd;
+          for (int64_t i = 0; i < half; ++i) {
+            const int64_t a = halves ? i : 2 * i, b = halves ? i + half : 2 * i + 1;
+            const double c = cs[2 * i], s = cs[2 * i + 1];
+            ASSERT_NEAR(out[a], in[a] * c - in[b] * s, 1e-6) << "hd " << hd << " n_rot " << n_rot << " pair " << i;
+            ASSERT_NEAR(out[b], in[a] * s + in[b] * c, 1e-6) << "hd " << hd << " n_rot " << n_rot << " pair " << i;
+          }
+          for (int64_t d = n_rot; d < hd; ++d) ASSERT_EQ(out[d], in[d]) << "unrotated component " << d;
+        }
+        // The same products and sums as the scalar path, in the same order per component.
+        for (size_t j = 0; j < v.size(); ++j) ASSERT_EQ(v[j], vs[j]) << "hd " << hd << " n_rot " << n_rot << " element " << j;
+      }
 }
 
 INSTANTIATE_TEST_SUITE_P(Paths, FloatKernelPath, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),

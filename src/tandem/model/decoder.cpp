@@ -40,14 +40,6 @@ Result<std::vector<float>> bind_vector(const GgufFile& f, const std::string& nam
   return v;
 }
 
-void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
-  double ss = 0;
-#pragma omp simd reduction(+ : ss)
-  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
-  const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
-}
-
 // The rotation of position pos: cs[2i], cs[2i + 1] = cos, sin of pos * inv_freq[i].
 // Computed once per token and shared by every head of every layer (the angles
 // depend on the position only), rather than once per head and layer.
@@ -56,19 +48,6 @@ void rope_angles(int64_t n_rot, const float* inv_freq, float pos, float* cs) {
     const float theta = pos * inv_freq[i];
     cs[2 * i] = std::cos(theta);
     cs[2 * i + 1] = std::sin(theta);
-  }
-}
-
-// Rotates one head in place by the angles of rope_angles.
-void rope(float* v, int64_t n_rot, const float* cs, RopeStyle style) {
-  const int64_t half = n_rot / 2;
-  for (int64_t i = 0; i < half; ++i) {
-    const float c = cs[2 * i], s = cs[2 * i + 1];
-    const int64_t a = style == RopeStyle::kNorm ? 2 * i : i;
-    const int64_t b = style == RopeStyle::kNorm ? 2 * i + 1 : i + half;
-    const float x0 = v[a], x1 = v[b];
-    v[a] = x0 * c - x1 * s;
-    v[b] = x0 * s + x1 * c;
   }
 }
 
@@ -317,8 +296,9 @@ void Sequence::store_kv(int64_t layer, int64_t pos0, int64_t t0, int64_t t1) {
       for (int64_t j = 0; j < KW; ++j) v[j] += L.bv[static_cast<size_t>(j)];
     }
     const float* cs = rope_cs_.data() + i * c.n_rot;
-    for (int64_t h = 0; h < c.n_head; ++h) rope(q + h * c.head_dim, c.n_rot, cs, c.rope);
-    for (int64_t h = 0; h < c.n_head_kv; ++h) rope(k + h * c.head_dim, c.n_rot, cs, c.rope);
+    const bool halves = c.rope == RopeStyle::kNeox;
+    model_->kernels().rope(q, c.n_head, c.head_dim, c.n_rot, cs, halves);
+    model_->kernels().rope(k, c.n_head_kv, c.head_dim, c.n_rot, cs, halves);
     if (kv_.f16()) {
       uint16_t* Kt = kv_.keys16(layer);
       uint16_t* Vc = kv_.values16(layer) + (pos0 + i) * KW;
@@ -438,23 +418,21 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
   // A layer's residual adds, norms, rope and swiglu run per token, in the phase
   // before the matmul or attention that reads them (phased()). The residual of
   // a feed-forward output is added before the next norm.
-  auto add_rows = [&](int64_t t0, int64_t t1) {
-    for (int64_t j = t0 * E; j < t1 * E; ++j) x_[static_cast<size_t>(j)] += xn_[static_cast<size_t>(j)];
-  };
-  auto norm_rows = [&](const std::vector<float>& weight, int64_t t0, int64_t t1) {
-    for (int64_t i = t0; i < t1; ++i) rms_norm(x_.data() + i * E, weight.data(), xn_.data() + i * E, E, c.rms_eps);
+  // Row i of x_ (plus row i of xn_, the residual, where add) normed into row i of xn_.
+  const RmsNormFn rms_norm = model_->kernels().rms_norm;
+  auto norm_rows = [&](const std::vector<float>& weight, bool add, int64_t t0, int64_t t1) {
+    for (int64_t i = t0; i < t1; ++i)
+      rms_norm(x_.data() + i * E, add ? xn_.data() + i * E : nullptr, weight.data(), xn_.data() + i * E, E, c.rms_eps);
   };
   for (int64_t il = 0; il < c.n_layer; ++il) {
     const LayerWeights& L = model_->layers()[static_cast<size_t>(il)];
     linear({{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}}, xn_.data(), n, [&](int64_t t0, int64_t t1) {
-      if (il > 0) add_rows(t0, t1);
-      norm_rows(L.attn_norm, t0, t1);
+      norm_rows(L.attn_norm, il > 0, t0, t1);
     });
     attention(il, n, pos0);
     linear({{&L.wo, xn_.data()}}, att_.data(), n, [](int64_t, int64_t) {});
     linear({{&L.ffn_gate, gate_.data()}, {&L.ffn_up, up_.data()}}, xn_.data(), n, [&](int64_t t0, int64_t t1) {
-      add_rows(t0, t1);
-      norm_rows(L.ffn_norm, t0, t1);
+      norm_rows(L.ffn_norm, true, t0, t1);
     });
     linear({{&L.ffn_down, xn_.data()}}, gate_.data(), n, [&](int64_t t0, int64_t t1) {
       model_->kernels().swiglu(gate_.data() + t0 * FF, up_.data() + t0 * FF, gate_.data() + t0 * FF, (t1 - t0) * FF);
@@ -468,9 +446,9 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
   const int64_t rows = n - first;
   logits_.resize(static_cast<size_t>(rows * c.n_vocab));
   linear({{&model_->output(), logits_.data()}}, xn_.data(), rows, [&](int64_t t0, int64_t t1) {
-    add_rows(first + t0, first + t1);
     for (int64_t i = t0; i < t1; ++i)
-      rms_norm(x_.data() + (first + i) * E, model_->output_norm().data(), xn_.data() + i * E, E, c.rms_eps);
+      rms_norm(x_.data() + (first + i) * E, xn_.data() + (first + i) * E, model_->output_norm().data(),
+               xn_.data() + i * E, E, c.rms_eps);
   });
   return std::span<const float>(logits_.data(), logits_.size());
 }

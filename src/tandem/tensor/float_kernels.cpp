@@ -45,4 +45,27 @@ void swiglu_scalar(const float* g, const float* u, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
 
+void rms_norm_scalar(float* x, const float* add, const float* w, float* y, int64_t n, float eps) {
+  if (add)
+    for (int64_t i = 0; i < n; ++i) x[i] += add[i];
+  double ss = 0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
+}
+
+void rope_scalar(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves) {
+  const int64_t half = n_rot / 2;
+  for (int64_t h = 0; h < n_heads; ++h) {
+    float* p = v + h * hd;
+    for (int64_t i = 0; i < half; ++i) {
+      const float c = cs[2 * i], s = cs[2 * i + 1];
+      const int64_t a = halves ? i : 2 * i, b = halves ? i + half : 2 * i + 1;
+      const float x0 = p[a], x1 = p[b];
+      p[a] = x0 * c - x1 * s;
+      p[b] = x0 * s + x1 * c;
+    }
+  }
+}
+
 }  // namespace tandem

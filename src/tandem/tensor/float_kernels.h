@@ -1,5 +1,5 @@
 // The float kernels of the forward pass besides the matrix products: attention
-// of query heads over a KV cache, and the SwiGLU gate. Like the matmuls they come
+// of query heads over a KV cache, the SwiGLU gate, RMS norm and rope. Like the matmuls they come
 // in a scalar reference and AVX2 / AVX-512 versions held in the Kernels table.
 //
 // Attention reads keys transposed (one row per key component, positions along
@@ -43,8 +43,21 @@ using AttendFn = void (*)(const AttendArgs& a);
 // y[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i], i in [0, n); y may be g or u.
 using SwigluFn = void (*)(const float* g, const float* u, float* y, int64_t n);
 
+// RMS norm of one row: x += add first where add is not null (the residual,
+// stored back into x), then y[i] = x[i] * scale * w[i] with scale = 1 /
+// sqrt(mean of x^2 + eps), the squares summed in double. y must not overlap x
+// (it may be add).
+using RmsNormFn = void (*)(float* x, const float* add, const float* w, float* y, int64_t n, float eps);
+// Rotary embedding of n_heads heads in place (head h at v + h * hd), the first
+// n_rot components of each, by the angles cs of one position (cos, sin of pair
+// i at cs[2i], cs[2i + 1]): pairs (2i, 2i + 1), or (i, i + n_rot / 2) with
+// halves (NeoX style). x0' = x0 cos - x1 sin, x1' = x0 sin + x1 cos.
+using RopeFn = void (*)(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves);
+
 // The scalar references.
 void attend_scalar(const AttendArgs& a);
 void swiglu_scalar(const float* g, const float* u, float* y, int64_t n);
+void rms_norm_scalar(float* x, const float* add, const float* w, float* y, int64_t n, float eps);
+void rope_scalar(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves);
 
 }  // namespace tandem

@@ -67,16 +67,52 @@ struct Ops256 {
     x = _mm_max_ps(x, _mm_movehl_ps(x, x));
     return _mm_cvtss_f32(_mm_max_ss(x, _mm_movehdup_ps(x)));
   }
+  // Lane pairs (2i, 2i + 1): both to lane 2i's value, both to 2i + 1's, swapped, lane 2i negated.
+  static V neg(V v) { return _mm256_xor_ps(v, _mm256_set1_ps(-0.0f)); }
+  static V dup_even(V v) { return _mm256_moveldup_ps(v); }
+  static V dup_odd(V v) { return _mm256_movehdup_ps(v); }
+  static V swap_pairs(V v) { return _mm256_permute_ps(v, 0xB1); }
+  static V neg_even(V v) { return _mm256_xor_ps(v, _mm256_setr_ps(-0.0f, 0, -0.0f, 0, -0.0f, 0, -0.0f, 0)); }
+  // The even and the odd lanes of a then b.
+  static V evens(V a, V b) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+  }
+  static V odds(V a, V b) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
+  }
+  // Sums of squares in double: lanes 0-3 and 4-7 of each vector.
+  struct DA {
+    __m256d lo, hi;
+  };
+  static DA da_zero() { return {_mm256_setzero_pd(), _mm256_setzero_pd()}; }
+  static void add_squares(V v, DA& a) {
+    const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+    a.lo = _mm256_fmadd_pd(lo, lo, a.lo);
+    a.hi = _mm256_fmadd_pd(hi, hi, a.hi);
+  }
+  static double da_total(const DA& a) {
+    const __m256d s = _mm256_add_pd(a.lo, a.hi);
+    const __m128d t = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
+  }
 };
 
 void attend(const AttendArgs& a) { simd_attend<Ops256>(a); }
 void swiglu(const float* g, const float* u, float* y, int64_t n) { simd_swiglu<Ops256>(g, u, y, n); }
+void rms_norm(float* x, const float* add, const float* w, float* y, int64_t n, float eps) {
+  simd_rms_norm<Ops256>(x, add, w, y, n, eps);
+}
+void rope(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves) {
+  simd_rope<Ops256>(v, n_heads, hd, n_rot, cs, halves);
+}
 
 }  // namespace
 
 void set_avx2_float_kernels(Kernels& k) {
   k.attend = attend;
   k.swiglu = swiglu;
+  k.rms_norm = rms_norm;
+  k.rope = rope;
 }
 
 }  // namespace tandem

@@ -41,16 +41,53 @@ struct Ops512 {
   static V scale2(V p, V n) { return _mm512_scalef_ps(p, n); }
   static float reduce_add(V v) { return _mm512_reduce_add_ps(v); }
   static float reduce_max(V v) { return _mm512_reduce_max_ps(v); }
+  // Lane pairs (2i, 2i + 1): both to lane 2i's value, both to 2i + 1's, swapped, lane 2i negated.
+  static V neg(V v) {
+    return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(v), _mm512_set1_epi32(INT32_MIN)));
+  }
+  static V dup_even(V v) { return _mm512_moveldup_ps(v); }
+  static V dup_odd(V v) { return _mm512_movehdup_ps(v); }
+  static V swap_pairs(V v) { return _mm512_permute_ps(v, 0xB1); }
+  static V neg_even(V v) {
+    return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(v), _mm512_set1_epi64(0x80000000LL)));
+  }
+  // The even and the odd lanes of a then b.
+  static V evens(V a, V b) {
+    return _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+  }
+  static V odds(V a, V b) {
+    return _mm512_permutex2var_ps(a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+  }
+  // Sums of squares in double: lanes 0-7 and 8-15 of each vector.
+  struct DA {
+    __m512d lo, hi;
+  };
+  static DA da_zero() { return {_mm512_setzero_pd(), _mm512_setzero_pd()}; }
+  static void add_squares(V v, DA& a) {
+    const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    a.lo = _mm512_fmadd_pd(lo, lo, a.lo);
+    a.hi = _mm512_fmadd_pd(hi, hi, a.hi);
+  }
+  static double da_total(const DA& a) { return _mm512_reduce_add_pd(_mm512_add_pd(a.lo, a.hi)); }
 };
 
 void attend(const AttendArgs& a) { simd_attend<Ops512>(a); }
 void swiglu(const float* g, const float* u, float* y, int64_t n) { simd_swiglu<Ops512>(g, u, y, n); }
+void rms_norm(float* x, const float* add, const float* w, float* y, int64_t n, float eps) {
+  simd_rms_norm<Ops512>(x, add, w, y, n, eps);
+}
+void rope(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves) {
+  simd_rope<Ops512>(v, n_heads, hd, n_rot, cs, halves);
+}
 
 }  // namespace
 
 void set_avx512_float_kernels(Kernels& k) {
   k.attend = attend;
   k.swiglu = swiglu;
+  k.rms_norm = rms_norm;
+  k.rope = rope;
 }
 
 }  // namespace tandem

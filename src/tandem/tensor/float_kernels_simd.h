@@ -40,8 +40,9 @@ inline __attribute__((always_inline)) typename O::M block_mask(int64_t left) {
 // vector (E: float, or uint16_t for fp16 keys and values, widened on load).
 // Every head runs the same operations as it would alone (positions and
 // components are only partitioned differently), so results do not depend on
-// how heads are grouped.
-template <class O, int H, class E>
+// how heads are grouped. NV: vectors per head (ceil(hd / W)) where under 4, else
+// 4, so that a short head (hd 32 in 16-float vectors) runs no all-masked passes.
+template <class O, int H, class E, int NV>
 void attend_heads(const AttendArgs& a, int64_t h0) {
   using V = typename O::V;
   using M = typename O::M;
@@ -49,7 +50,8 @@ void attend_heads(const AttendArgs& a, int64_t h0) {
   static_assert(kKeyBlock % W == 0);
   // Accumulators in use at once: H * B for the scores, H * C * 2 for the output.
   constexpr int B = (O::kRegs / 2) / H < 4 ? (O::kRegs / 2) / H : 4;
-  constexpr int C = (O::kRegs / 2) / (2 * H) < 4 ? ((O::kRegs / 2) / (2 * H) > 0 ? (O::kRegs / 2) / (2 * H) : 1) : 4;
+  constexpr int C0 = (O::kRegs / 2) / (2 * H) < 4 ? ((O::kRegs / 2) / (2 * H) > 0 ? (O::kRegs / 2) / (2 * H) : 1) : 4;
+  constexpr int C = C0 < NV ? C0 : NV;
   const int64_t n = a.n_kv, hd = a.hd, kt_stride = a.kt_stride, v_stride = a.v_stride;
   const E* kt;
   const E* vv;
@@ -167,24 +169,34 @@ void attend_heads(const AttendArgs& a, int64_t h0) {
   }
 }
 
-template <class O, class E>
+template <class O, class E, int NV>
 void simd_attend_as(const AttendArgs& a) {
   int64_t h = 0;
-  for (; h + 4 <= a.n_q; h += 4) attend_heads<O, 4, E>(a, h);
+  for (; h + 4 <= a.n_q; h += 4) attend_heads<O, 4, E, NV>(a, h);
   switch (a.n_q - h) {
-    case 3: attend_heads<O, 3, E>(a, h); break;
-    case 2: attend_heads<O, 2, E>(a, h); break;
-    case 1: attend_heads<O, 1, E>(a, h); break;
+    case 3: attend_heads<O, 3, E, NV>(a, h); break;
+    case 2: attend_heads<O, 2, E, NV>(a, h); break;
+    case 1: attend_heads<O, 1, E, NV>(a, h); break;
     default: break;
+  }
+}
+
+template <class O, class E>
+void simd_attend_nv(const AttendArgs& a) {
+  switch ((a.hd + O::W - 1) / O::W) {
+    case 1: simd_attend_as<O, E, 1>(a); break;
+    case 2: simd_attend_as<O, E, 2>(a); break;
+    case 3: simd_attend_as<O, E, 3>(a); break;
+    default: simd_attend_as<O, E, 4>(a); break;
   }
 }
 
 template <class O>
 void simd_attend(const AttendArgs& a) {
   if (a.kt16)
-    simd_attend_as<O, uint16_t>(a);
+    simd_attend_nv<O, uint16_t>(a);
   else
-    simd_attend_as<O, float>(a);
+    simd_attend_nv<O, float>(a);
 }
 
 template <class O>
@@ -195,6 +207,73 @@ void simd_swiglu(const float* g, const float* u, float* y, int64_t n) {
     const V gv = O::loadm(g + i, m), uv = O::loadm(u + i, m);
     const V e = simd_exp<O>(O::sub(O::zero(), gv));
     O::storem(y + i, O::div(O::mul(gv, uv), O::add(O::set1(1.0f), e)), m);
+  }
+}
+
+// float_kernels.h's rms_norm: squares summed in double vectors (O::DA; exact
+// products, so only the order of the additions differs from the reference).
+template <class O>
+void simd_rms_norm(float* x, const float* add, const float* w, float* y, int64_t n, float eps) {
+  using V = typename O::V;
+  typename O::DA acc = O::da_zero();
+  for (int64_t i = 0; i < n; i += O::W) {
+    const typename O::M m = block_mask<O>(n - i);
+    V v = O::loadm(x + i, m);
+    if (add) {
+      v = O::add(v, O::loadm(add + i, m));
+      O::storem(x + i, v, m);
+    }
+    O::add_squares(v, acc);
+  }
+  const V scale = O::set1(static_cast<float>(1.0 / __builtin_sqrt(O::da_total(acc) / static_cast<double>(n) + eps)));
+  for (int64_t i = 0; i < n; i += O::W) {
+    const typename O::M m = block_mask<O>(n - i);
+    O::storem(y + i, O::mul(O::mul(O::loadm(x + i, m), scale), O::loadm(w + i, m)), m);
+  }
+}
+
+// a * b + c * d with both products rounded, as the scalar reference computes
+// it: the empty asm keeps the compiler from fusing a product into the add.
+template <class O>
+inline __attribute__((always_inline)) typename O::V sum_of_products(typename O::V a, typename O::V b,
+                                                                    typename O::V c, typename O::V d) {
+  typename O::V p = O::mul(a, b), q = O::mul(c, d);
+  asm("" : "+v"(p), "+v"(q));
+  return O::add(p, q);
+}
+
+// float_kernels.h's rope. Adjacent pairs: x * (c, c) + swap(x) * (-s, s);
+// halves: each vector of pair angles deinterleaved from two of cs.
+template <class O>
+void simd_rope(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves) {
+  using V = typename O::V;
+  using M = typename O::M;
+  constexpr int W = O::W;
+  if (!halves) {
+    for (int64_t i = 0; i < n_rot; i += W) {
+      const M m = block_mask<O>(n_rot - i);
+      const V a = O::loadm(cs + i, m);
+      const V c = O::dup_even(a), s = O::neg_even(O::dup_odd(a));
+      for (int64_t h = 0; h < n_heads; ++h) {
+        float* p = v + h * hd + i;
+        const V x = O::loadm(p, m);
+        O::storem(p, sum_of_products<O>(x, c, O::swap_pairs(x), s), m);
+      }
+    }
+    return;
+  }
+  const int64_t half = n_rot / 2;
+  for (int64_t i = 0; i < half; i += W) {
+    const M m = block_mask<O>(half - i);
+    const V a = O::loadm(cs + 2 * i, block_mask<O>(2 * (half - i))),
+            b = O::loadm(cs + 2 * i + W, block_mask<O>(2 * (half - i) - W));
+    const V c = O::evens(a, b), s = O::odds(a, b);
+    for (int64_t h = 0; h < n_heads; ++h) {
+      float* p = v + h * hd + i;
+      const V x0 = O::loadm(p, m), x1 = O::loadm(p + half, m);
+      O::storem(p, sum_of_products<O>(x0, c, x1, O::neg(s)), m);
+      O::storem(p + half, sum_of_products<O>(x0, s, x1, c), m);
+    }
   }
 }
 

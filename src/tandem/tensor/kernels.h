@@ -118,6 +118,8 @@ struct Kernels {
 
   AttendFn attend = attend_scalar;
   SwigluFn swiglu = swiglu_scalar;
+  RmsNormFn rms_norm = rms_norm_scalar;
+  RopeFn rope = rope_scalar;
 
   // Weights kept decoded in the tile layout (paths that support it; else
   // nullptr): pack_tile decodes pack_rows rows (GGUF bytes) into one tile of
