@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "tandem/collab/generator.h"
-#include "tandem/eval/perplexity.h"
+#include "tandem/sampling/log_softmax.h"
 #include "test_util.h"
 
 namespace tandem {

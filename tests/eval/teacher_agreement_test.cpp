@@ -9,8 +9,8 @@
 
 #include <gtest/gtest.h>
 
-#include "tandem/eval/perplexity.h"
 #include "tandem/model/synth.h"
+#include "tandem/sampling/log_softmax.h"
 #include "test_util.h"
 
 namespace tandem {

@@ -1,5 +1,5 @@
 // The float kernels (attention over a transposed key cache, SwiGLU, RMS norm,
-// rope) of every path this CPU can run against double-precision references,
+// rope, log-sum-exp) of every path this CPU can run against double-precision references,
 // and each query head's result the same whatever number of heads one call takes.
 #include "tandem/tensor/float_kernels.h"
 
@@ -216,6 +216,23 @@ TEST_P(FloatKernelPath, RopeMatchesReference) {
         // The same products and sums as the scalar path, in the same order per component.
         for (size_t j = 0; j < v.size(); ++j) ASSERT_EQ(v[j], vs[j]) << "hd " << hd << " n_rot " << n_rot << " element " << j;
       }
+}
+
+TEST_P(FloatKernelPath, LogSumExpMatchesReference) {
+  for (int64_t n : {1, 5, 16, 17, 100, 4096, 32001}) {
+    auto x = uniform(static_cast<size_t>(n), static_cast<uint32_t>(n), -20, 20);
+    if (n > 2) x[2] = -INFINITY;  // a masked-out logit adds nothing
+    double mx = x[0];
+    for (float v : x) mx = std::max(mx, static_cast<double>(v));
+    long double sum = 0;
+    for (float v : x) sum += std::exp(static_cast<long double>(v) - mx);
+    const double ref = mx + std::log(static_cast<double>(sum));
+    EXPECT_NEAR(k_.log_sum_exp(x.data(), n), ref, 1e-6) << "n " << n;
+  }
+  // Large logits do not overflow: the maximum is taken out first.
+  const std::vector<float> big = {1000.0f, 999.0f, -1000.0f};
+  EXPECT_NEAR(k_.log_sum_exp(big.data(), 3), 1000.0 + std::log1p(std::exp(-1.0)), 1e-6);
+  EXPECT_EQ(k_.log_sum_exp(big.data(), 0), -INFINITY);
 }
 
 INSTANTIATE_TEST_SUITE_P(Paths, FloatKernelPath, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),

@@ -4,17 +4,10 @@
 #include <chrono>
 #include <cmath>
 
+#include "tandem/sampling/log_softmax.h"
+
 namespace tandem {
 namespace {
-
-// log-softmax of one row at `target`, in double (the same arithmetic as eval's log_prob).
-float row_log_prob(std::span<const float> logits, int32_t target) {
-  float mx = -INFINITY;
-  for (float v : logits) mx = std::max(mx, v);
-  double sum = 0;
-  for (float v : logits) sum += std::exp(static_cast<double>(v - mx));
-  return static_cast<float>(static_cast<double>(logits[static_cast<size_t>(target)] - mx) - std::log(sum));
-}
 
 // Where the first stop string starts in `text`, looking only at matches that end
 // after `from` (earlier text was already checked); npos when none.
@@ -64,7 +57,7 @@ Result<GenerateResult> generate(Sequence& seq, const std::vector<int32_t>& promp
     }
     sampler->accept(*next);
     out.tokens.push_back(*next);
-    if (params.logprobs) out.logprobs.push_back(row_log_prob(*logits, *next));
+    if (params.logprobs) out.logprobs.push_back(static_cast<float>(log_prob(*logits, *next)));
     std::string piece = tok.token_to_piece(*next);
     const size_t before = out.text.size();
     out.text += piece;

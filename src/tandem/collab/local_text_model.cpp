@@ -7,20 +7,9 @@
 #include <filesystem>
 
 #include "tandem/collab/generator.h"
+#include "tandem/sampling/log_softmax.h"
 
 namespace tandem {
-namespace {
-
-double row_log_prob(std::span<const float> row, int32_t target) {
-  float mx = -INFINITY;
-  for (float v : row) mx = std::max(mx, v);
-  double sum = 0;
-  for (float v : row) sum += std::exp(static_cast<double>(v - mx));
-  return static_cast<double>(row[static_cast<size_t>(target)] - mx) - std::log(sum);
-}
-
-}  // namespace
-
 LocalTextModel::LocalTextModel(std::shared_ptr<const DecoderModel> model, ThreadPool& pool, LocalTextModelOptions opt)
     : model_(model),
       seq_(std::move(model), pool, SequenceOptions{.n_ctx = opt.n_ctx}),
@@ -80,7 +69,7 @@ Result<ScoredText> LocalTextModel::score(std::string_view context, std::string_v
   out.prompt_tokens = static_cast<int64_t>(ids.size());
   for (size_t i = first; i < ids.size(); ++i) {
     out.tokens.push_back(tok.token_to_piece(ids[i]));
-    out.logprobs.push_back(static_cast<float>(row_log_prob(logits->subspan((i - 1) * n_vocab, n_vocab), ids[i])));
+    out.logprobs.push_back(static_cast<float>(log_prob(logits->subspan((i - 1) * n_vocab, n_vocab), ids[i])));
   }
   return out;
 }

@@ -7,20 +7,9 @@
 #include <cmath>
 
 #include "tandem/collab/generator.h"
+#include "tandem/sampling/log_softmax.h"
 
 namespace tandem {
-namespace {
-
-// Top probability of softmax(logits): 1 / sum exp(l - max).
-float top_probability(std::span<const float> logits) {
-  float mx = -INFINITY;
-  for (float l : logits) mx = std::max(mx, l);
-  double sum = 0.0;
-  for (float l : logits) sum += std::exp(static_cast<double>(l - mx));
-  return sum > 0.0 ? static_cast<float>(1.0 / sum) : 0.0f;
-}
-
-}  // namespace
 
 SamplerParams draft_sampler_params(const SamplerParams& target) {
   SamplerParams p = target;

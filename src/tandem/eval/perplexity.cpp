@@ -4,15 +4,9 @@
 #include <chrono>
 #include <cmath>
 
-namespace tandem {
+#include "tandem/sampling/log_softmax.h"
 
-double log_prob(std::span<const float> logits, int32_t target) {
-  float mx = -INFINITY;
-  for (float v : logits) mx = std::max(mx, v);
-  double sum = 0;
-  for (float v : logits) sum += std::exp(static_cast<double>(v - mx));
-  return static_cast<double>(logits[static_cast<size_t>(target)] - mx) - std::log(sum);
-}
+namespace tandem {
 
 Result<PerplexityResult> chunked_perplexity(ChunkRows& rows, const Vocab& v, const std::vector<int32_t>& tokens,
                                             const PerplexityParams& p, const ChunkFn& on_chunk) {

@@ -51,7 +51,4 @@ class ChunkRows {
 Result<PerplexityResult> chunked_perplexity(ChunkRows& rows, const Vocab& vocab, const std::vector<int32_t>& tokens,
                                             const PerplexityParams& p, const ChunkFn& on_chunk = {});
 
-// log p(target | logits) for one row: the log-softmax at target.
-double log_prob(std::span<const float> logits, int32_t target);
-
 }  // namespace tandem

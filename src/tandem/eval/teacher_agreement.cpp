@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "tandem/sampling/log_softmax.h"
+
 namespace tandem {
 namespace {
 
@@ -13,10 +15,7 @@ int32_t log_softmax(const float* z, int64_t V, double* lp) {
   int64_t best = 0;
   for (int64_t j = 1; j < V; ++j)
     if (z[j] > z[best]) best = j;
-  const double mx = z[best];
-  double s = 0;
-  for (int64_t j = 0; j < V; ++j) s += std::exp(static_cast<double>(z[j]) - mx);
-  const double lse = mx + std::log(s);
+  const double lse = log_sum_exp(std::span<const float>(z, static_cast<size_t>(V)));
   for (int64_t j = 0; j < V; ++j) lp[j] = static_cast<double>(z[j]) - lse;
   return static_cast<int32_t>(best);
 }

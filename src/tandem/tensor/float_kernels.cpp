@@ -54,6 +54,15 @@ void rms_norm_scalar(float* x, const float* add, const float* w, float* y, int64
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
 }
 
+double log_sum_exp_scalar(const float* x, int64_t n) {
+  if (n <= 0) return -INFINITY;
+  float mx = x[0];
+  for (int64_t i = 1; i < n; ++i) mx = std::max(mx, x[i]);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i] - mx));
+  return static_cast<double>(mx) + std::log(sum);
+}
+
 void rope_scalar(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves) {
   const int64_t half = n_rot / 2;
   for (int64_t h = 0; h < n_heads; ++h) {

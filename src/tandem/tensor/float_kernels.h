@@ -1,5 +1,6 @@
 // The float kernels of the forward pass besides the matrix products: attention
-// of query heads over a KV cache, the SwiGLU gate, RMS norm and rope. Like the matmuls they come
+// of query heads over a KV cache, the SwiGLU gate, RMS norm and rope; and the
+// log-sum-exp of a row of logits (log-probabilities, perplexity). Like the matmuls they come
 // in a scalar reference and AVX2 / AVX-512 versions held in the Kernels table.
 //
 // Attention reads keys transposed (one row per key component, positions along
@@ -53,11 +54,16 @@ using RmsNormFn = void (*)(float* x, const float* add, const float* w, float* y,
 // i at cs[2i], cs[2i + 1]): pairs (2i, 2i + 1), or (i, i + n_rot / 2) with
 // halves (NeoX style). x0' = x0 cos - x1 sin, x1' = x0 sin + x1 cos.
 using RopeFn = void (*)(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves);
+// log(sum_i exp(x[i])) of a row of logits, as m + log(sum_i exp(x[i] - m)) with
+// m = max x (the exponentials summed in double); -inf for an empty row. The SIMD
+// paths take exp in single precision (about 1 ulp a term).
+using LogSumExpFn = double (*)(const float* x, int64_t n);
 
 // The scalar references.
 void attend_scalar(const AttendArgs& a);
 void swiglu_scalar(const float* g, const float* u, float* y, int64_t n);
 void rms_norm_scalar(float* x, const float* add, const float* w, float* y, int64_t n, float eps);
 void rope_scalar(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves);
+double log_sum_exp_scalar(const float* x, int64_t n);
 
 }  // namespace tandem

@@ -80,7 +80,7 @@ struct Ops256 {
   static V odds(V a, V b) {
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
   }
-  // Sums of squares in double: lanes 0-3 and 4-7 of each vector.
+  // Sums in double (of squares, or of values): lanes 0-3 and 4-7 of each vector.
   struct DA {
     __m256d lo, hi;
   };
@@ -89,6 +89,10 @@ struct Ops256 {
     const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
     a.lo = _mm256_fmadd_pd(lo, lo, a.lo);
     a.hi = _mm256_fmadd_pd(hi, hi, a.hi);
+  }
+  static void add_wide(V v, DA& a) {
+    a.lo = _mm256_add_pd(a.lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    a.hi = _mm256_add_pd(a.hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
   }
   static double da_total(const DA& a) {
     const __m256d s = _mm256_add_pd(a.lo, a.hi);
@@ -102,6 +106,7 @@ void swiglu(const float* g, const float* u, float* y, int64_t n) { simd_swiglu<O
 void rms_norm(float* x, const float* add, const float* w, float* y, int64_t n, float eps) {
   simd_rms_norm<Ops256>(x, add, w, y, n, eps);
 }
+double log_sum_exp(const float* x, int64_t n) { return simd_log_sum_exp<Ops256>(x, n); }
 void rope(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves) {
   simd_rope<Ops256>(v, n_heads, hd, n_rot, cs, halves);
 }
@@ -113,6 +118,7 @@ void set_avx2_float_kernels(Kernels& k) {
   k.swiglu = swiglu;
   k.rms_norm = rms_norm;
   k.rope = rope;
+  k.log_sum_exp = log_sum_exp;
 }
 
 }  // namespace tandem

@@ -58,7 +58,7 @@ struct Ops512 {
   static V odds(V a, V b) {
     return _mm512_permutex2var_ps(a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
   }
-  // Sums of squares in double: lanes 0-7 and 8-15 of each vector.
+  // Sums in double (of squares, or of values): lanes 0-7 and 8-15 of each vector.
   struct DA {
     __m512d lo, hi;
   };
@@ -69,6 +69,10 @@ struct Ops512 {
     a.lo = _mm512_fmadd_pd(lo, lo, a.lo);
     a.hi = _mm512_fmadd_pd(hi, hi, a.hi);
   }
+  static void add_wide(V v, DA& a) {
+    a.lo = _mm512_add_pd(a.lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+    a.hi = _mm512_add_pd(a.hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+  }
   static double da_total(const DA& a) { return _mm512_reduce_add_pd(_mm512_add_pd(a.lo, a.hi)); }
 };
 
@@ -77,6 +81,7 @@ void swiglu(const float* g, const float* u, float* y, int64_t n) { simd_swiglu<O
 void rms_norm(float* x, const float* add, const float* w, float* y, int64_t n, float eps) {
   simd_rms_norm<Ops512>(x, add, w, y, n, eps);
 }
+double log_sum_exp(const float* x, int64_t n) { return simd_log_sum_exp<Ops512>(x, n); }
 void rope(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves) {
   simd_rope<Ops512>(v, n_heads, hd, n_rot, cs, halves);
 }
@@ -88,6 +93,7 @@ void set_avx512_float_kernels(Kernels& k) {
   k.swiglu = swiglu;
   k.rms_norm = rms_norm;
   k.rope = rope;
+  k.log_sum_exp = log_sum_exp;
 }
 
 }  // namespace tandem

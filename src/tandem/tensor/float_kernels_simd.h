@@ -232,6 +232,27 @@ void simd_rms_norm(float* x, const float* add, const float* w, float* y, int64_t
   }
 }
 
+// float_kernels.h's log_sum_exp: the maximum, then simd_exp of each x - max,
+// added in double (O::DA). A masked lane would give exp(-max): zeroed.
+template <class O>
+double simd_log_sum_exp(const float* x, int64_t n) {
+  using V = typename O::V;
+  if (n <= 0) return -__builtin_inf();
+  V vmax = O::set1(-__builtin_inff());
+  for (int64_t i = 0; i < n; i += O::W) {
+    const typename O::M m = block_mask<O>(n - i);
+    vmax = O::select(m, O::max(vmax, O::loadm(x + i, m)), vmax);
+  }
+  const float mx = O::reduce_max(vmax);
+  const V vmx = O::set1(mx);
+  typename O::DA acc = O::da_zero();
+  for (int64_t i = 0; i < n; i += O::W) {
+    const typename O::M m = block_mask<O>(n - i);
+    O::add_wide(O::select(m, simd_exp<O>(O::sub(O::loadm(x + i, m), vmx)), O::zero()), acc);
+  }
+  return static_cast<double>(mx) + __builtin_log(O::da_total(acc));
+}
+
 // a * b + c * d with both products rounded, as the scalar reference computes
 // it: the empty asm keeps the compiler from fusing a product into the add.
 template <class O>

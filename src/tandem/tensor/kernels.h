@@ -120,6 +120,7 @@ struct Kernels {
   SwigluFn swiglu = swiglu_scalar;
   RmsNormFn rms_norm = rms_norm_scalar;
   RopeFn rope = rope_scalar;
+  LogSumExpFn log_sum_exp = log_sum_exp_scalar;
 
   // Weights kept decoded in the tile layout (paths that support it; else
   // nullptr): pack_tile decodes pack_rows rows (GGUF bytes) into one tile of

@@ -1,0 +1,32 @@
+#include "tandem/sampling/log_softmax.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "tandem/tensor/kernels.h"
+
+namespace tandem {
+namespace {
+
+// The kernels of this CPU, chosen once (immutable after).
+const Kernels& host_kernels() {
+  static const Kernels k = select_kernels(CpuFeatures::detect());
+  return k;
+}
+
+}  // namespace
+
+double log_sum_exp(std::span<const float> row) {
+  return host_kernels().log_sum_exp(row.data(), static_cast<int64_t>(row.size()));
+}
+
+double log_prob(std::span<const float> row, int32_t target) {
+  return static_cast<double>(row[static_cast<size_t>(target)]) - log_sum_exp(row);
+}
+
+double top_probability(std::span<const float> row) {
+  if (row.empty()) return 0.0;
+  return std::exp(static_cast<double>(*std::max_element(row.begin(), row.end())) - log_sum_exp(row));
+}
+
+}  // namespace tandem
