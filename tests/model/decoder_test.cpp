@@ -441,6 +441,38 @@ TEST(Decoder, IncrementalEqualsBatchAndRollbackReplays) {
   EXPECT_FALSE(inc.rollback(100).ok());
 }
 
+// eval_tail returns the rows of eval(kAll) from `first` on, bit for bit (the
+// output layer's rows are independent of one another), and kLast is its
+// last-row case.
+TEST(Decoder, TailLogitsAreTheLastRowsOfAll) {
+  TANDEM_REQUIRE_FIXTURES("models/llama-gqa-spm-q8_0.gguf");
+  ThreadPool pool(2);
+  auto model = DecoderModel::load(models_dir() + "llama-gqa-spm-q8_0.gguf");
+  ASSERT_TRUE(model.ok()) << model.error().message;
+  const auto V = static_cast<size_t>((*model)->config().n_vocab);
+  const std::vector<int32_t> ids = {1, 450, 672, 310, 278, 318, 338, 263, 181, 29};
+  Sequence all_seq(*model, pool, {.n_ctx = 32});
+  auto all = all_seq.eval(ids, Logits::kAll);
+  ASSERT_TRUE(all.ok());
+  const std::vector<float> all_v(all->begin(), all->end());
+  for (int64_t first : {0, 1, 5, 9}) {
+    Sequence seq(*model, pool, {.n_ctx = 32});
+    auto tail = seq.eval_tail(ids, first);
+    ASSERT_TRUE(tail.ok()) << tail.error().message;
+    ASSERT_EQ(tail->size(), (ids.size() - static_cast<size_t>(first)) * V);
+    for (size_t i = 0; i < tail->size(); ++i)
+      ASSERT_EQ((*tail)[i], all_v[static_cast<size_t>(first) * V + i]) << "first " << first << " element " << i;
+    EXPECT_EQ(seq.n_past(), static_cast<int64_t>(ids.size()));
+  }
+  Sequence seq(*model, pool, {.n_ctx = 32});
+  for (int64_t bad : {-1, 10}) {
+    auto r = seq.eval_tail(ids, bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("logits from token"), std::string::npos) << r.error().message;
+  }
+  EXPECT_EQ(seq.n_past(), 0);
+}
+
 TEST(Decoder, BadInputIsAnError) {
   TANDEM_REQUIRE_FIXTURES("models/llama-mha-spm-f32.gguf");
   ThreadPool pool(1);

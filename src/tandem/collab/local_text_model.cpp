@@ -62,14 +62,15 @@ Result<ScoredText> LocalTextModel::score(std::string_view context, std::string_v
   if (static_cast<int64_t>(ids.size()) > seq_.n_ctx())
     return make_error(name_, ": context and text have ", ids.size(), " tokens but the context holds ", seq_.n_ctx());
   TANDEM_TRY(seq_.rollback(0));
-  auto logits = seq_.eval(ids, Logits::kAll);
+  // Rows from the one predicting ids[first] on (the context's own are not needed).
+  auto logits = seq_.eval_tail(ids, static_cast<int64_t>(first) - 1);
   if (!logits) return make_error(name_, ": ", logits.error().message);
   const size_t n_vocab = static_cast<size_t>(model_->config().n_vocab);
   ScoredText out;
   out.prompt_tokens = static_cast<int64_t>(ids.size());
   for (size_t i = first; i < ids.size(); ++i) {
     out.tokens.push_back(tok.token_to_piece(ids[i]));
-    out.logprobs.push_back(static_cast<float>(log_prob(logits->subspan((i - 1) * n_vocab, n_vocab), ids[i])));
+    out.logprobs.push_back(static_cast<float>(log_prob(logits->subspan((i - first) * n_vocab, n_vocab), ids[i])));
   }
   return out;
 }

@@ -18,10 +18,11 @@ class CombinedRows : public ChunkRows {
         combined_(static_cast<size_t>(models[0]->config().n_vocab)) {
     for (const auto& m : models) seqs_.push_back(std::make_unique<Sequence>(m, pool, SequenceOptions{.n_ctx = n_ctx}));
   }
-  Status eval(std::span<const int32_t> chunk) override {
+  Status eval(std::span<const int32_t> chunk, int64_t first) override {
+    first_ = first;
     for (size_t m = 0; m < seqs_.size(); ++m) {
       TANDEM_TRY(seqs_[m]->rollback(0));
-      auto l = seqs_[m]->eval(chunk, Logits::kAll);
+      auto l = seqs_[m]->eval_tail(chunk, first);
       if (!l) return make_error("model ", m, " (", models_[m]->file().path(), "): ", l.error().message);
       all_[m] = *l;
     }
@@ -30,7 +31,7 @@ class CombinedRows : public ChunkRows {
   Result<std::span<const float>> row(int64_t j) override {
     for (size_t m = 0; m < seqs_.size(); ++m) {
       const auto V = static_cast<size_t>(models_[m]->config().n_vocab);
-      rows_[m] = all_[m].subspan(static_cast<size_t>(j) * V, V);
+      rows_[m] = all_[m].subspan(static_cast<size_t>(j - first_) * V, V);
     }
     TANDEM_TRY(combiner_.combine(rows_, combined_));
     return std::span<const float>(combined_);
@@ -42,6 +43,7 @@ class CombinedRows : public ChunkRows {
   std::vector<std::unique_ptr<Sequence>> seqs_;
   std::vector<std::span<const float>> all_, rows_;
   std::vector<float> combined_;
+  int64_t first_ = 0;
 };
 }  // namespace
 

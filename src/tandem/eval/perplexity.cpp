@@ -24,7 +24,7 @@ Result<PerplexityResult> chunked_perplexity(ChunkRows& rows, const Vocab& v, con
   for (int64_t c = 0; c < n_chunks; ++c) {
     std::copy_n(tokens.begin() + c * p.n_ctx, p.n_ctx, chunk.begin());
     if (v.add_bos && v.bos >= 0) chunk[0] = v.bos;
-    TANDEM_TRY(rows.eval(chunk));
+    TANDEM_TRY(rows.eval(chunk, first));
     for (int64_t j = first; j < p.n_ctx - 1; ++j) {
       auto row = rows.row(j);
       if (!row) return row.error();
@@ -50,21 +50,23 @@ class SequenceRows : public ChunkRows {
  public:
   SequenceRows(const std::shared_ptr<const DecoderModel>& model, ThreadPool& pool, int64_t n_ctx)
       : seq_(model, pool, {.n_ctx = n_ctx}), V_(model->config().n_vocab) {}
-  Status eval(std::span<const int32_t> chunk) override {
+  Status eval(std::span<const int32_t> chunk, int64_t first) override {
     TANDEM_TRY(seq_.rollback(0));
-    auto l = seq_.eval(chunk, Logits::kAll);
+    auto l = seq_.eval_tail(chunk, first);
     if (!l) return l.error();
     all_ = *l;
+    first_ = first;
     return ok_status();
   }
   Result<std::span<const float>> row(int64_t j) override {
-    return all_.subspan(static_cast<size_t>(j * V_), static_cast<size_t>(V_));
+    return all_.subspan(static_cast<size_t>((j - first_) * V_), static_cast<size_t>(V_));
   }
 
  private:
   Sequence seq_;
   int64_t V_;
   std::span<const float> all_;
+  int64_t first_ = 0;
 };
 }  // namespace
 

@@ -37,13 +37,14 @@ Result<PerplexityResult> perplexity(const std::shared_ptr<const DecoderModel>& m
                                     const ChunkFn& on_chunk = {});
 
 // What the chunked scoring reads: eval() runs one chunk of n_ctx tokens from an
-// empty context, then row(j) is the logit row predicting token j + 1 of it.
+// empty context, then row(j), j >= first, is the logit row predicting token j +
+// 1 of it (rows before first are never read, so need not be computed).
 // perplexity() serves it from one sequence, combined_perplexity() from several
 // models whose rows are combined.
 class ChunkRows {
  public:
   virtual ~ChunkRows() = default;
-  virtual Status eval(std::span<const int32_t> chunk) = 0;
+  virtual Status eval(std::span<const int32_t> chunk, int64_t first) = 0;
   virtual Result<std::span<const float>> row(int64_t j) = 0;
 };
 

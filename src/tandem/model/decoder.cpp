@@ -394,9 +394,16 @@ void Sequence::linear(std::initializer_list<LinearOut> outs, const float* x, int
 }
 
 Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, Logits which) {
+  const auto n = static_cast<int64_t>(tokens.size());
+  return eval_tail(tokens, which == Logits::kAll || n == 0 ? 0 : n - 1);
+}
+
+Result<std::span<const float>> Sequence::eval_tail(std::span<const int32_t> tokens, int64_t first) {
   const ModelConfig& c = model_->config();
   const int64_t n = static_cast<int64_t>(tokens.size());
   if (n == 0) return make_error("eval: no tokens to evaluate");
+  if (first < 0 || first >= n)
+    return make_error("eval: logits from token ", first, " of a batch of ", n, " (expected 0..", n - 1, ")");
   const int64_t pos0 = kv_.n_past();
   if (pos0 + n > kv_.n_ctx())
     return make_error("eval: ", n, " tokens after position ", pos0, " exceed the context of ", kv_.n_ctx(), " tokens");
@@ -442,7 +449,6 @@ Result<std::span<const float>> Sequence::eval(std::span<const int32_t> tokens, L
 
   // The last layer's residual, then the output norm of the rows asked for (row
   // i of xn_ for token first + i).
-  const int64_t first = which == Logits::kAll ? 0 : n - 1;
   const int64_t rows = n - first;
   logits_.resize(static_cast<size_t>(rows * c.n_vocab));
   linear({{&model_->output(), logits_.data()}}, xn_.data(), rows, [&](int64_t t0, int64_t t1) {

@@ -133,6 +133,10 @@ class Sequence {
   // view is valid until the next eval. Errors: token ids outside the vocabulary,
   // or more tokens than the context has room for.
   Result<std::span<const float>> eval(std::span<const int32_t> tokens, Logits which = Logits::kLast);
+  // The same, returning the logits of tokens [first, n) only ((n - first) x
+  // n_vocab): the output layer skips the rows before first (a perplexity chunk
+  // scores its second half only). Error: first outside [0, n).
+  Result<std::span<const float>> eval_tail(std::span<const int32_t> tokens, int64_t first);
 
   int64_t n_past() const { return kv_.n_past(); }
   int64_t n_ctx() const { return kv_.n_ctx(); }
