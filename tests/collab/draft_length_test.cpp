@@ -168,6 +168,27 @@ TEST(DraftLength, MeasuredCostsStopDraftingWhereItLoses) {
   EXPECT_LT(len.draft_seconds_per_token(), 1.5 * dt);
 }
 
+// Verifications after a draft cost more than a plain pass would suggest
+// (us: a plain pass 100, verifying n drafted-for tokens 20 + 60 n: the draft
+// has just evicted the target's data), at acceptance 0.8 and 25 us a draft
+// token: K = 1 (10.9 tokens/ms) beats plain decoding (10.0), but the line
+// through the verifications puts V(1) at 80 us (12.5). Plain decoding is judged
+// on a plain round's own time: one plain round, then drafting for good.
+TEST(DraftLength, MeasuredCostsTimePlainDecodingBeforeChoosingIt) {
+  auto len = *DraftLength::create({.max = 6, .adaptive = true, .measure_costs = true});
+  int plain = 0;
+  for (int r = 0; r < 300; ++r) {
+    const int32_t k = len.next();
+    int32_t acc = 0;
+    while (acc < k && std::fmod(r * 0.6180339887 + acc * 0.3819660113, 1.0) < 0.8) ++acc;
+    len.observe(k, k * 25e-6, k + 1, k == 0 ? 100e-6 : 20e-6 + 60e-6 * (k + 1));
+    len.update(k, acc);
+    plain += k == 0;
+  }
+  EXPECT_LE(plain, 2);
+  EXPECT_EQ(len.next(), 1);
+}
+
 TEST(DraftLength, RejectsBadParameters) {
   EXPECT_FALSE(DraftLength::create({.max = 4, .probe_interval = 0}).ok());
   EXPECT_FALSE(DraftLength::create({.max = 0}).ok());

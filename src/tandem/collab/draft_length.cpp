@@ -69,6 +69,10 @@ void DraftLength::observe(int32_t drafted, double draft_seconds, int64_t verifie
     wny_ = g * wny_ + n * verify_seconds;
     n_lo_ = n_lo_ == 0 ? verified : std::min(n_lo_, verified);
     n_hi_ = std::max(n_hi_, verified);
+    if (drafted == 0 && verified == 1) {
+      plain_s_ = g * plain_s_ + verify_seconds;
+      plain_w_ = g * plain_w_ + 1;
+    }
   }
 }
 
@@ -90,6 +94,9 @@ double DraftLength::verify_seconds(int64_t n) const {
 
 double DraftLength::value(double a, int32_t k) const {
   if (!params_.measure_costs) return expected_speedup(a, k, params_.cost_ratio);
+  // Plain decoding at its own measured time where there is one: the line
+  // through the verifications can put V(1) far off.
+  if (k == 0 && plain_w_ > 0 && plain_s_ > 0) return plain_w_ / plain_s_;
   const double tokens = expected_tokens(a, k);
   const double cost = k * draft_seconds_per_token() + verify_seconds(k + 1);
   return cost > 0 ? tokens / cost : tokens;
@@ -122,6 +129,11 @@ void DraftLength::choose() {
   // Plain decoding only on evidence: a couple of unlucky first rounds must not
   // stop drafting, since rounds without drafts teach the estimate little.
   if (params_.min == 0 && draft_rounds_ >= kMinDraftRounds && value(a, 0) > best_f) {
+    // Measured costs: time one plain round before trusting the line's V(1).
+    if (params_.measure_costs && plain_w_ == 0) {
+      k_ = 0;
+      return;
+    }
     if (idle_ < interval_) {
       k_ = 0;
       return;

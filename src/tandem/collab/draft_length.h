@@ -36,8 +36,14 @@
 // that stays in cache, V(7) measured 2.9 V(1), and the flat model's K cost the
 // house pair speed (0.82x). Until two batch sizes have been timed the rule
 // explores: the shortest K first, then the longest, so the line is fitted
-// from both ends. A probe's draft time is left out of d: it includes catching
-// a draft model up on the rounds it sat out. Timings vary from run to run, so
+// from both ends. Plain decoding is judged on the time of plain rounds, not on
+// the line's V(1): verifications right after a draft run slower than a plain
+// pass, and one slow early round at the longest K steepens the line, so its
+// V(1) came out far too low (on the house pair the rule then decoded plainly
+// from its 8th draft round on: 0.86-0.90x over 24 prompts where K = 3 gave
+// 1.08-1.14x). Before the line's V(1) may stop drafting, one plain round is
+// timed. A probe's draft time is left out of d: it includes catching a draft
+// model up on the rounds it sat out. Timings vary from run to run, so
 // under sampling a seed then fixes the output distribution but not the exact
 // text.
 #pragma once
@@ -104,6 +110,7 @@ class DraftLength {
   double draft_seconds_ = 0, draft_tokens_ = 0;
   double w_ = 0, wn_ = 0, wnn_ = 0, wy_ = 0, wny_ = 0;  // sum of w, w n, w n^2, w y, w n y
   int64_t n_lo_ = 0, n_hi_ = 0;                         // smallest and largest batch timed (0: none)
+  double plain_s_ = 0, plain_w_ = 0;                    // plain rounds: weighted seconds, weight
 };
 
 }  // namespace tandem
