@@ -227,12 +227,15 @@ TEST_P(FloatKernelPath, LogSumExpMatchesReference) {
     long double sum = 0;
     for (float v : x) sum += std::exp(static_cast<long double>(v) - mx);
     const double ref = mx + std::log(static_cast<double>(sum));
-    EXPECT_NEAR(k_.log_sum_exp(x.data(), n), ref, 1e-6) << "n " << n;
+    float max = 0;
+    EXPECT_NEAR(k_.log_sum_exp(x.data(), n, &max), ref, 1e-6) << "n " << n;
+    EXPECT_EQ(max, static_cast<float>(mx)) << "n " << n;
+    EXPECT_NEAR(k_.log_sum_exp(x.data(), n, nullptr), ref, 1e-6) << "n " << n;
   }
   // Large logits do not overflow: the maximum is taken out first.
   const std::vector<float> big = {1000.0f, 999.0f, -1000.0f};
-  EXPECT_NEAR(k_.log_sum_exp(big.data(), 3), 1000.0 + std::log1p(std::exp(-1.0)), 1e-6);
-  EXPECT_EQ(k_.log_sum_exp(big.data(), 0), -INFINITY);
+  EXPECT_NEAR(k_.log_sum_exp(big.data(), 3, nullptr), 1000.0 + std::log1p(std::exp(-1.0)), 1e-6);
+  EXPECT_EQ(k_.log_sum_exp(big.data(), 0, nullptr), -INFINITY);
 }
 
 INSTANTIATE_TEST_SUITE_P(Paths, FloatKernelPath, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),

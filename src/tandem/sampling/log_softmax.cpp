@@ -1,6 +1,5 @@
 #include "tandem/sampling/log_softmax.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "tandem/tensor/kernels.h"
@@ -17,7 +16,7 @@ const Kernels& host_kernels() {
 }  // namespace
 
 double log_sum_exp(std::span<const float> row) {
-  return host_kernels().log_sum_exp(row.data(), static_cast<int64_t>(row.size()));
+  return host_kernels().log_sum_exp(row.data(), static_cast<int64_t>(row.size()), nullptr);
 }
 
 double log_prob(std::span<const float> row, int32_t target) {
@@ -26,7 +25,9 @@ double log_prob(std::span<const float> row, int32_t target) {
 
 double top_probability(std::span<const float> row) {
   if (row.empty()) return 0.0;
-  return std::exp(static_cast<double>(*std::max_element(row.begin(), row.end())) - log_sum_exp(row));
+  float max = 0;
+  const double lse = host_kernels().log_sum_exp(row.data(), static_cast<int64_t>(row.size()), &max);
+  return std::exp(static_cast<double>(max) - lse);
 }
 
 }  // namespace tandem

@@ -54,10 +54,11 @@ void rms_norm_scalar(float* x, const float* add, const float* w, float* y, int64
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
 }
 
-double log_sum_exp_scalar(const float* x, int64_t n) {
+double log_sum_exp_scalar(const float* x, int64_t n, float* max) {
   if (n <= 0) return -INFINITY;
   float mx = x[0];
   for (int64_t i = 1; i < n; ++i) mx = std::max(mx, x[i]);
+  if (max) *max = mx;
   double sum = 0;
   for (int64_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(x[i] - mx));
   return static_cast<double>(mx) + std::log(sum);

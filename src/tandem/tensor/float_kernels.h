@@ -55,15 +55,16 @@ using RmsNormFn = void (*)(float* x, const float* add, const float* w, float* y,
 // halves (NeoX style). x0' = x0 cos - x1 sin, x1' = x0 sin + x1 cos.
 using RopeFn = void (*)(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves);
 // log(sum_i exp(x[i])) of a row of logits, as m + log(sum_i exp(x[i] - m)) with
-// m = max x (the exponentials summed in double); -inf for an empty row. The SIMD
-// paths take exp in single precision (about 1 ulp a term).
-using LogSumExpFn = double (*)(const float* x, int64_t n);
+// m = max x (the exponentials summed in double), m also stored at *max where
+// max is not null; -inf for an empty row (*max untouched). The SIMD paths take
+// exp in single precision (about 1 ulp a term).
+using LogSumExpFn = double (*)(const float* x, int64_t n, float* max);
 
 // The scalar references.
 void attend_scalar(const AttendArgs& a);
 void swiglu_scalar(const float* g, const float* u, float* y, int64_t n);
 void rms_norm_scalar(float* x, const float* add, const float* w, float* y, int64_t n, float eps);
 void rope_scalar(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves);
-double log_sum_exp_scalar(const float* x, int64_t n);
+double log_sum_exp_scalar(const float* x, int64_t n, float* max);
 
 }  // namespace tandem

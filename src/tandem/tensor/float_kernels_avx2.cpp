@@ -67,8 +67,8 @@ struct Ops256 {
     x = _mm_max_ps(x, _mm_movehl_ps(x, x));
     return _mm_cvtss_f32(_mm_max_ss(x, _mm_movehdup_ps(x)));
   }
-  // Lane pairs (2i, 2i + 1): both to lane 2i's value, both to 2i + 1's, swapped, lane 2i negated.
   static V neg(V v) { return _mm256_xor_ps(v, _mm256_set1_ps(-0.0f)); }
+  // Lane pairs (2i, 2i + 1): both to lane 2i's value, both to 2i + 1's, swapped, lane 2i negated.
   static V dup_even(V v) { return _mm256_moveldup_ps(v); }
   static V dup_odd(V v) { return _mm256_movehdup_ps(v); }
   static V swap_pairs(V v) { return _mm256_permute_ps(v, 0xB1); }
@@ -106,7 +106,7 @@ void swiglu(const float* g, const float* u, float* y, int64_t n) { simd_swiglu<O
 void rms_norm(float* x, const float* add, const float* w, float* y, int64_t n, float eps) {
   simd_rms_norm<Ops256>(x, add, w, y, n, eps);
 }
-double log_sum_exp(const float* x, int64_t n) { return simd_log_sum_exp<Ops256>(x, n); }
+double log_sum_exp(const float* x, int64_t n, float* max) { return simd_log_sum_exp<Ops256>(x, n, max); }
 void rope(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves) {
   simd_rope<Ops256>(v, n_heads, hd, n_rot, cs, halves);
 }

@@ -41,10 +41,10 @@ struct Ops512 {
   static V scale2(V p, V n) { return _mm512_scalef_ps(p, n); }
   static float reduce_add(V v) { return _mm512_reduce_add_ps(v); }
   static float reduce_max(V v) { return _mm512_reduce_max_ps(v); }
-  // Lane pairs (2i, 2i + 1): both to lane 2i's value, both to 2i + 1's, swapped, lane 2i negated.
   static V neg(V v) {
     return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(v), _mm512_set1_epi32(INT32_MIN)));
   }
+  // Lane pairs (2i, 2i + 1): both to lane 2i's value, both to 2i + 1's, swapped, lane 2i negated.
   static V dup_even(V v) { return _mm512_moveldup_ps(v); }
   static V dup_odd(V v) { return _mm512_movehdup_ps(v); }
   static V swap_pairs(V v) { return _mm512_permute_ps(v, 0xB1); }
@@ -81,7 +81,7 @@ void swiglu(const float* g, const float* u, float* y, int64_t n) { simd_swiglu<O
 void rms_norm(float* x, const float* add, const float* w, float* y, int64_t n, float eps) {
   simd_rms_norm<Ops512>(x, add, w, y, n, eps);
 }
-double log_sum_exp(const float* x, int64_t n) { return simd_log_sum_exp<Ops512>(x, n); }
+double log_sum_exp(const float* x, int64_t n, float* max) { return simd_log_sum_exp<Ops512>(x, n, max); }
 void rope(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves) {
   simd_rope<Ops512>(v, n_heads, hd, n_rot, cs, halves);
 }

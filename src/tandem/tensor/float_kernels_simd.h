@@ -235,7 +235,7 @@ void simd_rms_norm(float* x, const float* add, const float* w, float* y, int64_t
 // float_kernels.h's log_sum_exp: the maximum, then simd_exp of each x - max,
 // added in double (O::DA). A masked lane would give exp(-max): zeroed.
 template <class O>
-double simd_log_sum_exp(const float* x, int64_t n) {
+double simd_log_sum_exp(const float* x, int64_t n, float* max) {
   using V = typename O::V;
   if (n <= 0) return -__builtin_inf();
   V vmax = O::set1(-__builtin_inff());
@@ -244,6 +244,7 @@ double simd_log_sum_exp(const float* x, int64_t n) {
     vmax = O::select(m, O::max(vmax, O::loadm(x + i, m)), vmax);
   }
   const float mx = O::reduce_max(vmax);
+  if (max) *max = mx;
   const V vmx = O::set1(mx);
   typename O::DA acc = O::da_zero();
   for (int64_t i = 0; i < n; i += O::W) {
