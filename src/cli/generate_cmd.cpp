@@ -279,6 +279,8 @@ int run_generate(GenerateOptions o) {
   ThreadPool pool(o.model.threads);
   Sequence seq(*model, pool, {.n_ctx = o.model.ctx});
   auto prompt = (*model)->tokenizer().encode(o.prompt, {.add_special = !o.no_special, .parse_special = true});
+  // Before the prompt is echoed: an error then stands alone.
+  if (auto st = check_prompt_fits(seq, static_cast<int64_t>(prompt.size()), "generate"); !st) return fail(st.error());
   if (o.spec.active()) return run_speculative(o, *model, pool, seq, prompt);
   if (o.combine.active()) return run_combined(o, *model, pool, seq, prompt);
   auto r = generate(seq, prompt, o.gen, stream_to_stdout(o));

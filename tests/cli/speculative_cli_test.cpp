@@ -112,5 +112,21 @@ TEST(SpeculativeCli, BadPairingsAndOptionsAreOneLineErrors) {
   one_line_error(cli() + " generate" + kTarget + kGreedy + " --lookup 2 --draft-threads -1", "--draft-threads is -1");
 }
 
+// A prompt that does not fit the context fails before anything is printed:
+// stdout stays empty (the prompt is not echoed ahead of the error), whether the
+// model runs alone, drafts or is combined with another.
+TEST(SpeculativeCli, PromptLongerThanTheContextPrintsOnlyTheError) {
+  TANDEM_REQUIRE_FIXTURES("models");
+  const std::string long_prompt = " -p '" + std::string(400, 'a') + "' --ctx 64 -n 4 -t 1";
+  for (const std::string& mode : {std::string(), " --draft " + fixture("llama-mha-spm-f32.gguf"),
+                                  std::string(" --lookup 2"), " --amateur " + fixture("llama-mha-spm-f32.gguf")}) {
+    auto r = run(cli() + " generate" + kTarget + long_prompt + mode + " 2>/dev/null");
+    EXPECT_EQ(r.status, 1) << mode;
+    EXPECT_EQ(r.out, "") << mode;
+    auto e = run(cli() + " generate" + kTarget + long_prompt + mode + " 2>&1");
+    EXPECT_NE(e.out.find("tokens but the context holds 64"), std::string::npos) << mode << ": " << e.out;
+  }
+}
+
 }  // namespace
 }  // namespace tandem

@@ -28,6 +28,13 @@ bool is_end_of_generation(const Vocab& v, int32_t id) {
   return id >= 0 && (id == v.eos || id == v.eot);
 }
 
+Status check_prompt_fits(const Sequence& seq, int64_t n_prompt, std::string_view what) {
+  if (seq.n_past() + n_prompt >= seq.n_ctx())
+    return make_error(what, ": the prompt has ", n_prompt, " tokens but the context holds ", seq.n_ctx(), " (",
+                      seq.n_past(), " already used); use a larger --ctx or a shorter prompt");
+  return ok_status();
+}
+
 Result<GenerateResult> generate(Sequence& seq, const std::vector<int32_t>& prompt, const GenerateParams& params,
                                 const PieceFn& on_piece) {
   using clock = std::chrono::steady_clock;
@@ -37,9 +44,7 @@ Result<GenerateResult> generate(Sequence& seq, const std::vector<int32_t>& promp
   const Tokenizer& tok = seq.model().tokenizer();
   GenerateResult out;
   out.n_prompt = static_cast<int64_t>(prompt.size());
-  if (seq.n_past() + out.n_prompt >= seq.n_ctx())
-    return make_error("generate: the prompt has ", out.n_prompt, " tokens but the context holds ", seq.n_ctx(),
-                      " (", seq.n_past(), " already used); use a larger --ctx or a shorter prompt");
+  if (auto st = check_prompt_fits(seq, out.n_prompt, "generate"); !st) return st.error();
   for (int32_t t : prompt) sampler->accept(t);
 
   auto t0 = clock::now();

@@ -48,6 +48,12 @@ struct GenerateResult {
 // Called with each piece of text as soon as its token is sampled.
 using PieceFn = std::function<void(std::string_view piece)>;
 
+// Whether n_prompt more tokens leave room in seq's context for at least one
+// generated token; the error (prefixed with `what`) names both sizes. Checked
+// by generate() and generate_speculative(), and by callers that print the
+// prompt before generating.
+Status check_prompt_fits(const Sequence& seq, int64_t n_prompt, std::string_view what);
+
 // Generates after `prompt` on a fresh or partly filled sequence (the prompt is
 // evaluated after what the sequence already holds).
 Result<GenerateResult> generate(Sequence& seq, const std::vector<int32_t>& prompt, const GenerateParams& params,

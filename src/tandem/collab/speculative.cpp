@@ -42,9 +42,7 @@ Result<SpeculativeResult> generate_speculative(Sequence& target, DraftSource& dr
   GenerateResult& out = res.gen;
   SpeculativeStats& st = res.stats;
   out.n_prompt = static_cast<int64_t>(prompt.size());
-  if (base + out.n_prompt >= n_ctx)
-    return make_error("speculative: the prompt has ", out.n_prompt, " tokens but the context holds ", n_ctx, " (",
-                      base, " already used); use a larger --ctx or a shorter prompt");
+  if (auto ok = check_prompt_fits(target, out.n_prompt, "speculative"); !ok) return ok.error();
   for (int32_t t : prompt) sampler->accept(t);
 
   // Prefill all but the last prompt token: the first round verifies drafts
