@@ -222,6 +222,107 @@ TEST(TopK, TiesBreakToTheLowerIdAndMinKeepWins) {
   EXPECT_EQ(c.size(), 4u);
 }
 
+// Top-k's fast paths: assign_best (the k best straight from a row) equals
+// assign() then keep_best(), which keeps the k best in id order where k is a
+// few out of many; on rows with heavy ties, masked tokens, and sizes around
+// the cut-offs.
+TEST(TopK, TheKBestStraightFromTheRowEqualAssigningEveryToken) {
+  Rng r(21);
+  for (size_t n : {size_t{7}, size_t{64}, size_t{100}, size_t{4096}, size_t{32000}}) {
+    for (uint64_t levels : {uint64_t{3}, uint64_t{300}, uint64_t{1} << 20}) {
+      for (bool masked : {false, true}) {
+        std::vector<float> row(n);
+        for (float& x : row) x = static_cast<float>(r.next_u64() % levels) * 0.25f - 10.0f;
+        if (masked) row[n / 3] = row[n - 1] = kNegInf;
+        std::vector<int32_t> order;
+        for (size_t i = 0; i < n; ++i)
+          if (row[i] != kNegInf) order.push_back(static_cast<int32_t>(i));
+        std::sort(order.begin(), order.end(),
+                  [&](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
+        for (size_t k : {size_t{1}, size_t{2}, size_t{8}, size_t{40}, size_t{100}, size_t{1000}}) {
+          Candidates a, b;
+          ASSERT_TRUE(a.assign_best(row, k).ok());
+          ASSERT_TRUE(b.assign(row).ok());
+          b.keep_best(k);
+          const std::string at = "n " + std::to_string(n) + " levels " + std::to_string(levels) + " k " +
+                                 std::to_string(k) + (masked ? " masked" : "");
+          ASSERT_EQ(a.size(), std::min(k, order.size())) << at;
+          ASSERT_EQ(b.size(), a.size()) << at;
+          std::vector<int32_t> ids_a, ids_b;
+          for (size_t i = 0; i < a.size(); ++i) {
+            ids_a.push_back(a[i].id);
+            ids_b.push_back(b[i].id);
+            EXPECT_EQ(a[i].logit, row[static_cast<size_t>(a[i].id)]) << at;
+          }
+          EXPECT_EQ(ids_a, ids_b) << at;
+          if (k * 8 <= order.size()) {
+            EXPECT_TRUE(std::is_sorted(ids_a.begin(), ids_a.end())) << at;
+          }
+          std::vector<int32_t> want(order.begin(), order.begin() + static_cast<ptrdiff_t>(a.size()));
+          std::sort(want.begin(), want.end());
+          std::sort(ids_a.begin(), ids_a.end());
+          EXPECT_EQ(ids_a, want) << at;
+        }
+      }
+    }
+  }
+  // assign()'s errors, from the same first bad logit.
+  std::vector<float> row(4096, 1.0f);
+  row[700] = std::numeric_limits<float>::quiet_NaN();
+  row[900] = std::numeric_limits<float>::infinity();
+  Candidates c;
+  auto st = c.assign_best(row, 40);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("logits[700] is NaN"), std::string::npos) << st.error().message;
+  std::fill(row.begin(), row.end(), kNegInf);
+  EXPECT_FALSE(c.assign_best(row, 40).ok());
+}
+
+// The default chain starts from the k best of the row; the same chain with a
+// no-op step first starts from every token. Distributions and draws agree bit
+// for bit, and sample_distribution draws what sample_from_probs draws from the
+// distribution it writes, from the same RNG state.
+TEST(Sampler, TheChainsFastStartsChangeNoDistributionAndNoDraw) {
+  Rng r(5);
+  for (size_t n : {size_t{4096}, size_t{32000}}) {
+    for (int32_t k : {1, 40, 600}) {
+      SamplerParams fast{.top_k = k, .min_p = 0.0f, .seed = 9};
+      SamplerParams full = fast;
+      full.order = {SamplerStep::min_p, SamplerStep::top_k, SamplerStep::top_p, SamplerStep::temperature};
+      Sampler a = make(fast), b = make(full), c = make(fast);
+      for (int row_i = 0; row_i < 20; ++row_i) {
+        std::vector<float> row(n);
+        for (float& x : row) x = static_cast<float>(r.uniform_double() * 12.0 - 6.0);
+        std::vector<float> pa, pb, pc;
+        auto ta = a.sample(row);
+        auto tb = b.sample(row);
+        ASSERT_TRUE(ta.ok() && tb.ok());
+        EXPECT_EQ(*ta, *tb) << "n " << n << " k " << k;
+        ASSERT_TRUE(a.distribution(row, pa).ok());
+        ASSERT_TRUE(b.distribution(row, pb).ok());
+        ASSERT_EQ(pa, pb) << "n " << n << " k " << k;
+        Rng before = c.rng();
+        auto tc = c.sample_distribution(row, pc);
+        ASSERT_TRUE(tc.ok());
+        ASSERT_EQ(pc, pa);
+        EXPECT_EQ(*tc, *sample_from_probs(pa, before)) << "n " << n << " k " << k;
+        EXPECT_EQ(c.rng().next_u64(), before.next_u64());  // one uniform_double each
+      }
+    }
+  }
+  // A wide nucleus (no top-k: the set leaves id order) and greedy draw the same way.
+  for (SamplerParams p : {SamplerParams{.top_k = 0, .top_p = 0.99f, .min_p = 0.0f, .seed = 4},
+                          SamplerParams{.temperature = 0.0f}}) {
+    Sampler c = make(p);
+    std::vector<float> row(4096), q;
+    for (float& x : row) x = static_cast<float>(r.uniform_double() * 4.0);
+    Rng before = c.rng();
+    auto t = c.sample_distribution(row, q);
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(*t, *sample_from_probs(q, before));
+  }
+}
+
 TEST(TopP, KeepsTheSmallestPrefixReachingP) {
   // Best-first cumulative: 0.4, 0.7, 0.9, 1.0.
   Sampler a = make({.top_p = 0.65f, .order = {SamplerStep::top_p}});
@@ -642,12 +743,14 @@ TEST(Edge, NoAllocationAfterWarmUp) {
   Sampler chain = make({.repeat_penalty = 1.1f, .frequency_penalty = 0.1f, .seed = 1});
   Sampler flat = make({.top_k = 0, .top_p = 0.9f, .seed = 2});
   Sampler greedy = make({.temperature = 0.0f, .repeat_penalty = 1.1f});
+  Sampler plain = make({.seed = 3});  // the default chain: top-k straight from the row
   // Warm-up: first calls size the buffers; fill the penalty windows.
   const long at_start = g_allocations.load();
   for (int i = 0; i < 70; ++i) {
     chain.accept(*chain.sample(row));
     flat.accept(*flat.sample(row));
     greedy.accept(*greedy.sample(row));
+    plain.accept(*plain.sample_distribution(row, probs));
   }
   ASSERT_TRUE(chain.distribution(row, probs).ok());
   const long before = g_allocations.load();
@@ -656,6 +759,8 @@ TEST(Edge, NoAllocationAfterWarmUp) {
     chain.accept(*chain.sample(row));
     flat.accept(*flat.sample(row));
     greedy.accept(*greedy.sample(row));
+    plain.accept(*plain.sample_distribution(row, probs));
+    plain.accept(*plain.sample(row));
     ASSERT_TRUE(chain.distribution(row, probs).ok());
     greedy.accept(static_cast<int32_t>(i));
   }

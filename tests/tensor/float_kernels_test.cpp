@@ -238,6 +238,45 @@ TEST_P(FloatKernelPath, LogSumExpMatchesReference) {
   EXPECT_EQ(k_.log_sum_exp(big.data(), 0, nullptr), -INFINITY);
 }
 
+// Top-k's bound over a row: column maxima of the row as a w-column matrix, with
+// a partial last row, and whether the row is finite; exact on every path.
+TEST_P(FloatKernelPath, ColumnMaxAndIndicesAtLeastMatchTheDefinition) {
+  for (int64_t n : {16, 17, 100, 160, 4096, 32001}) {
+    for (int64_t w : {16, 32, 160}) {
+      if (w > n) continue;
+      auto x = uniform(static_cast<size_t>(n), static_cast<uint32_t>(n + w), -20, 20);
+      std::vector<float> got(static_cast<size_t>(w)), want(static_cast<size_t>(w), -INFINITY);
+      for (int64_t i = 0; i < n; ++i) {
+        float& m = want[static_cast<size_t>(i % w)];
+        m = std::max(m, x[static_cast<size_t>(i)]);
+      }
+      ASSERT_TRUE(k_.column_max(x.data(), n, w, got.data())) << "n " << n << " w " << w;
+      ASSERT_EQ(got, want) << "n " << n << " w " << w;
+      for (float bad : {NAN, INFINITY, -INFINITY}) {  // anywhere, the last (partial) row included
+        for (int64_t at : {int64_t{0}, n / 2, n - 1}) {
+          auto y = x;
+          y[static_cast<size_t>(at)] = bad;
+          EXPECT_FALSE(k_.column_max(y.data(), n, w, got.data())) << "n " << n << " w " << w << " at " << at;
+        }
+      }
+    }
+    auto x = uniform(static_cast<size_t>(n), static_cast<uint32_t>(3 * n), -20, 20);
+    for (float bound : {-30.0f, 0.0f, 17.5f, 25.0f}) {
+      std::vector<int32_t> want;
+      for (int64_t i = 0; i < n; ++i)
+        if (x[static_cast<size_t>(i)] >= bound) want.push_back(static_cast<int32_t>(i));
+      std::vector<int32_t> got(static_cast<size_t>(n));
+      got.resize(static_cast<size_t>(k_.indices_at_least(x.data(), n, bound, got.data())));
+      EXPECT_EQ(got, want) << "n " << n << " bound " << bound;
+    }
+    // Equal to the bound counts; the last partial vector reads no lane past n.
+    x.back() = 1.5f;
+    std::vector<int32_t> got(static_cast<size_t>(n));
+    const int64_t c = k_.indices_at_least(x.data(), n - 1, 1.5f, got.data());
+    for (int64_t i = 0; i < c; ++i) EXPECT_LT(got[static_cast<size_t>(i)], n - 1);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Paths, FloatKernelPath, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
                          [](const ::testing::TestParamInfo<Isa>& info) { return std::string(isa_name(info.param)); });
 

@@ -88,8 +88,7 @@ Status ModelDraft::propose(const DraftRequest& req, Draft& out) {
     auto row = logits->first(limit);
     int32_t x;
     if (with_probs) {
-      TANDEM_TRY(sampler_.distribution(row, q));
-      auto drawn = sample_from_probs(q, sampler_.rng());
+      auto drawn = sampler_.sample_distribution(row, q);
       if (!drawn) return drawn.error();
       x = *drawn;
       out.probs.insert(out.probs.end(), q.begin(), q.end());

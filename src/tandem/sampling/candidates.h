@@ -53,6 +53,16 @@ class Candidates {
   // Puts the n best first, in no particular order (nth_element only); cheaper than
   // sort_prefix when only the kept set matters (top-k).
   void select_best(size_t n);
+  // Keeps the n best entries. A few out of many (top-k 40 of a vocabulary) stay
+  // in their present order, so an id-ordered set stays id-ordered: the n-th best
+  // is found among the entries at or above a bound (below), then one
+  // order-keeping pass drops the entries below it. Otherwise select_best(n) and
+  // truncate(n).
+  void keep_best(size_t n);
+  // assign(logits) then keep_best(n), without making a candidate of every
+  // token: for a few out of many, only the tokens at or above the bound are
+  // looked at twice. Same set, same order, same errors.
+  Status assign_best(std::span<const float> logits, size_t n);
   // Restores ascending id order (after filters reordered the entries).
   void sort_by_id();
   // Keeps the first n entries.
@@ -88,10 +98,16 @@ class Candidates {
   // the set), summed in ascending id order: on the same set, bit-identical to
   // sort_by_id() then softmax(), but O(n_vocab) instead of a sort, which wins
   // when a large set was reordered (a wide nucleus).
-  void softmax_into(std::vector<float>& out, size_t n_vocab) const;
+  void softmax_into(std::vector<float>& out, size_t n_vocab);
 
  private:
   std::vector<Candidate> data_;
+  // The entries [0, size_) are the candidates; keep only those at least as good
+  // as the n-th best of them (n < size_), in their order.
+  void keep_at_least_nth(size_t n);
+  std::vector<Candidate> scratch_;  // keep_best's copy for the selection
+  std::vector<float> block_max_;
+  std::vector<int32_t> ids_;  // assign_best's tokens at or above the bound; softmax_into's ids in order
   size_t size_ = 0;
   size_t sorted_ = 0;
   bool id_ordered_ = true;

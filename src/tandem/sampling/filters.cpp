@@ -9,9 +9,7 @@ namespace tandem {
 void top_k(Candidates& c, int32_t k, size_t min_keep) {
   if (k <= 0) return;
   const size_t n = std::max(static_cast<size_t>(k), min_keep);
-  if (n >= c.size()) return;
-  c.select_best(n);
-  c.truncate(n);
+  c.keep_best(n);
 }
 
 namespace {

@@ -13,7 +13,7 @@
 namespace tandem {
 
 // Keeps the max(k, min_keep) best candidates (ties to the lower id); k <= 0 is off.
-// Partial selection (nth_element), O(n).
+// O(n) (Candidates::keep_best); a few out of many keep their order.
 void top_k(Candidates& c, int32_t k, size_t min_keep = 1);
 
 // Nucleus sampling (Holtzman et al. 2019, arXiv 1904.09751): keeps the smallest

@@ -5,15 +5,6 @@
 #include "tandem/tensor/kernels.h"
 
 namespace tandem {
-namespace {
-
-// The kernels of this CPU, chosen once (immutable after).
-const Kernels& host_kernels() {
-  static const Kernels k = select_kernels(CpuFeatures::detect());
-  return k;
-}
-
-}  // namespace
 
 double log_sum_exp(std::span<const float> row) {
   return host_kernels().log_sum_exp(row.data(), static_cast<int64_t>(row.size()), nullptr);

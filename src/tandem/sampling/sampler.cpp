@@ -107,9 +107,22 @@ void Sampler::reset() {
 }
 
 Status Sampler::run_chain(std::span<const float> logits) {
-  TANDEM_TRY(cand_.assign(logits));
-  for (SamplerStep s : params_.order) {
-    switch (s) {
+  // Where top-k is the first step that changes anything (penalties with
+  // nothing to penalize come first by default), the set starts as the k best:
+  // the same set and order as assigning every token and then top_k.
+  size_t first = 0;
+  const auto& order = params_.order;
+  if (first < order.size() && order[first] == SamplerStep::penalties && (!penalty_.active() || window_.size() == 0))
+    ++first;
+  if (first < order.size() && order[first] == SamplerStep::top_k && params_.top_k > 0) {
+    TANDEM_TRY(cand_.assign_best(logits, std::max(static_cast<size_t>(params_.top_k), params_.min_keep)));
+    ++first;
+  } else {
+    TANDEM_TRY(cand_.assign(logits));
+    first = 0;
+  }
+  for (size_t i = first; i < order.size(); ++i) {
+    switch (order[i]) {
       case SamplerStep::penalties: apply_penalties(cand_, window_, penalty_); break;
       case SamplerStep::top_k: top_k(cand_, params_.top_k, params_.min_keep); break;
       case SamplerStep::top_p: top_p(cand_, params_.top_p, params_.min_keep); break;
@@ -147,6 +160,22 @@ Status Sampler::distribution(std::span<const float> logits, std::vector<float>& 
   TANDEM_TRY(run_chain(logits));
   cand_.softmax_into(probs_out, logits.size());
   return ok_status();
+}
+
+Result<int32_t> Sampler::sample_distribution(std::span<const float> logits, std::vector<float>& probs_out) {
+  TANDEM_TRY(distribution(logits, probs_out));
+  const std::span<const float> probs(probs_out);
+  if (!cand_.id_ordered())
+    return draw(probs, sum_positive(probs), rng_.uniform_double(), [](float p) { return p; },
+                [](float, size_t k) { return static_cast<int32_t>(k); });
+  // Every nonzero entry of the row is a candidate, so the candidates in id
+  // order meet the same entries in the same order as the row does.
+  std::span<const Candidate> items = cand_.items();
+  auto prob = [probs](const Candidate& c) { return probs[static_cast<size_t>(c.id)]; };
+  double total = 0.0;
+  for (const Candidate& c : items)
+    if (prob(c) > 0.0f) total += prob(c);
+  return draw(items, total, rng_.uniform_double(), prob, [](const Candidate& c, size_t) { return c.id; });
 }
 
 Result<int32_t> sample_from_probs(std::span<const float> probs, Rng& rng) {

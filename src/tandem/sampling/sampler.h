@@ -76,6 +76,10 @@ class Sampler {
   // neither the RNG nor the history. Speculative sampling compares p(x) and q(x)
   // of exactly these processed distributions (arXiv 2211.17192).
   Status distribution(std::span<const float> logits, std::vector<float>& probs_out);
+  // distribution(), then a token drawn from it: the one sample_from_probs(
+  // probs_out, rng()) gives, from the same one uniform_double(), without that
+  // function's passes over the whole vocabulary (a draft model's q and token).
+  Result<int32_t> sample_distribution(std::span<const float> logits, std::vector<float>& probs_out);
 
   // Adds a token to the penalty window (prompt tokens too, if the penalties
   // should see them). Ids outside the vocabulary match nothing.

@@ -78,4 +78,24 @@ void rope_scalar(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const flo
   }
 }
 
+bool column_max_scalar(const float* x, int64_t n, int64_t w, float* out) {
+  bool finite = true;
+  for (int64_t j = 0; j < w; ++j) {
+    float m = x[j];
+    for (int64_t i = j; i < n; i += w) {
+      finite = finite && std::isfinite(x[i]);
+      m = std::max(m, x[i]);
+    }
+    out[j] = m;
+  }
+  return finite;
+}
+
+int64_t indices_at_least_scalar(const float* x, int64_t n, float bound, int32_t* out) {
+  int64_t c = 0;
+  for (int64_t i = 0; i < n; ++i)
+    if (x[i] >= bound) out[c++] = static_cast<int32_t>(i);
+  return c;
+}
+
 }  // namespace tandem

@@ -59,6 +59,15 @@ using RopeFn = void (*)(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, co
 // max is not null; -inf for an empty row (*max untouched). The SIMD paths take
 // exp in single precision (about 1 ulp a term).
 using LogSumExpFn = double (*)(const float* x, int64_t n, float* max);
+// Maxima of a row taken as a matrix of w columns (the last row partial):
+// out[j] = max(x[j], x[j + w], x[j + 2w], ...) for j in [0, w), with
+// 16 <= w <= n and w a multiple of 16. Returns whether every x[i] is finite
+// (no NaN, no infinity); out is meaningful only then. Top-k's bound over a
+// vocabulary row (sampling/candidates.h).
+using ColumnMaxFn = bool (*)(const float* x, int64_t n, int64_t w, float* out);
+// The indices i of x[0, n) with x[i] >= bound, ascending, into out (room for
+// n); returns how many.
+using IndicesAtLeastFn = int64_t (*)(const float* x, int64_t n, float bound, int32_t* out);
 
 // The scalar references.
 void attend_scalar(const AttendArgs& a);
@@ -66,5 +75,7 @@ void swiglu_scalar(const float* g, const float* u, float* y, int64_t n);
 void rms_norm_scalar(float* x, const float* add, const float* w, float* y, int64_t n, float eps);
 void rope_scalar(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves);
 double log_sum_exp_scalar(const float* x, int64_t n, float* max);
+bool column_max_scalar(const float* x, int64_t n, int64_t w, float* out);
+int64_t indices_at_least_scalar(const float* x, int64_t n, float bound, int32_t* out);
 
 }  // namespace tandem

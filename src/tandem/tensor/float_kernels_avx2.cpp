@@ -67,6 +67,10 @@ struct Ops256 {
     x = _mm_max_ps(x, _mm_movehl_ps(x, x));
     return _mm_cvtss_f32(_mm_max_ss(x, _mm_movehdup_ps(x)));
   }
+  // Lanes where a >= b, as the low W bits.
+  static unsigned ge_bits(V a, V b) {
+    return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_GE_OQ)));
+  }
   static V neg(V v) { return _mm256_xor_ps(v, _mm256_set1_ps(-0.0f)); }
   // Lane pairs (2i, 2i + 1): both to lane 2i's value, both to 2i + 1's, swapped, lane 2i negated.
   static V dup_even(V v) { return _mm256_moveldup_ps(v); }
@@ -107,6 +111,10 @@ void rms_norm(float* x, const float* add, const float* w, float* y, int64_t n, f
   simd_rms_norm<Ops256>(x, add, w, y, n, eps);
 }
 double log_sum_exp(const float* x, int64_t n, float* max) { return simd_log_sum_exp<Ops256>(x, n, max); }
+bool column_max(const float* x, int64_t n, int64_t w, float* out) { return simd_column_max<Ops256>(x, n, w, out); }
+int64_t indices_at_least(const float* x, int64_t n, float bound, int32_t* out) {
+  return simd_indices_at_least<Ops256>(x, n, bound, out);
+}
 void rope(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves) {
   simd_rope<Ops256>(v, n_heads, hd, n_rot, cs, halves);
 }
@@ -119,6 +127,8 @@ void set_avx2_float_kernels(Kernels& k) {
   k.rms_norm = rms_norm;
   k.rope = rope;
   k.log_sum_exp = log_sum_exp;
+  k.column_max = column_max;
+  k.indices_at_least = indices_at_least;
 }
 
 }  // namespace tandem

@@ -41,6 +41,8 @@ struct Ops512 {
   static V scale2(V p, V n) { return _mm512_scalef_ps(p, n); }
   static float reduce_add(V v) { return _mm512_reduce_add_ps(v); }
   static float reduce_max(V v) { return _mm512_reduce_max_ps(v); }
+  // Lanes where a >= b, as the low W bits.
+  static unsigned ge_bits(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
   static V neg(V v) {
     return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(v), _mm512_set1_epi32(INT32_MIN)));
   }
@@ -82,6 +84,10 @@ void rms_norm(float* x, const float* add, const float* w, float* y, int64_t n, f
   simd_rms_norm<Ops512>(x, add, w, y, n, eps);
 }
 double log_sum_exp(const float* x, int64_t n, float* max) { return simd_log_sum_exp<Ops512>(x, n, max); }
+bool column_max(const float* x, int64_t n, int64_t w, float* out) { return simd_column_max<Ops512>(x, n, w, out); }
+int64_t indices_at_least(const float* x, int64_t n, float bound, int32_t* out) {
+  return simd_indices_at_least<Ops512>(x, n, bound, out);
+}
 void rope(float* v, int64_t n_heads, int64_t hd, int64_t n_rot, const float* cs, bool halves) {
   simd_rope<Ops512>(v, n_heads, hd, n_rot, cs, halves);
 }
@@ -94,6 +100,8 @@ void set_avx512_float_kernels(Kernels& k) {
   k.rms_norm = rms_norm;
   k.rope = rope;
   k.log_sum_exp = log_sum_exp;
+  k.column_max = column_max;
+  k.indices_at_least = indices_at_least;
 }
 
 }  // namespace tandem

@@ -254,6 +254,40 @@ double simd_log_sum_exp(const float* x, int64_t n, float* max) {
   return static_cast<double>(mx) + __builtin_log(O::da_total(acc));
 }
 
+// float_kernels.h's column_max: a vector of columns at a time down the rows.
+// Finiteness from x - x, which is 0 for finite x and NaN otherwise (masked-off
+// lanes load 0).
+template <class O>
+bool simd_column_max(const float* x, int64_t n, int64_t w, float* out) {
+  using V = typename O::V;
+  V bad = O::zero();
+  for (int64_t j = 0; j < w; j += O::W) {
+    V m = O::loadm(x + j, block_mask<O>(O::W));
+    for (int64_t i = j; i < n; i += w) {
+      const typename O::M k = block_mask<O>(n - i);
+      const V v = O::loadm(x + i, k);
+      m = O::select(k, O::max(m, v), m);
+      bad = O::add(bad, O::sub(v, v));
+    }
+    O::storem(out + j, m, block_mask<O>(O::W));
+  }
+  return O::reduce_add(bad) == 0.0f;
+}
+
+// float_kernels.h's indices_at_least: a lane mask per vector, its set bits in order.
+template <class O>
+int64_t simd_indices_at_least(const float* x, int64_t n, float bound, int32_t* out) {
+  const typename O::V b = O::set1(bound);
+  int64_t c = 0;
+  for (int64_t i = 0; i < n; i += O::W) {
+    const int64_t left = n - i;
+    unsigned bits = O::ge_bits(O::loadm(x + i, block_mask<O>(left)), b);
+    if (left < O::W) bits &= (1u << left) - 1u;
+    for (; bits != 0; bits &= bits - 1u) out[c++] = static_cast<int32_t>(i + __builtin_ctz(bits));
+  }
+  return c;
+}
+
 // a * b + c * d with both products rounded, as the scalar reference computes
 // it: the empty asm keeps the compiler from fusing a product into the add.
 template <class O>

@@ -76,6 +76,11 @@ Kernels kernels_for_isa(Isa isa) {
 
 Kernels select_kernels(const CpuFeatures& features) { return kernels_for_isa(features.best_isa()); }
 
+const Kernels& host_kernels() {
+  static const Kernels k = select_kernels(CpuFeatures::detect());
+  return k;
+}
+
 // --- Scalar path ---
 
 namespace {

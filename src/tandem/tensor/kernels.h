@@ -121,6 +121,8 @@ struct Kernels {
   RmsNormFn rms_norm = rms_norm_scalar;
   RopeFn rope = rope_scalar;
   LogSumExpFn log_sum_exp = log_sum_exp_scalar;
+  ColumnMaxFn column_max = column_max_scalar;
+  IndicesAtLeastFn indices_at_least = indices_at_least_scalar;
 
   // Weights kept decoded in the tile layout (paths that support it; else
   // nullptr): pack_tile decodes pack_rows rows (GGUF bytes) into one tile of
@@ -145,6 +147,9 @@ struct Kernels {
 
 // The table for the best path `features` allows.
 Kernels select_kernels(const CpuFeatures& features);
+// select_kernels for the CPU this runs on, chosen on first use and immutable
+// after: for code without a model to take its kernels from (sampling).
+const Kernels& host_kernels();
 // The table for one path (tests: force AVX2 on an AVX-512 machine). Only call
 // with a path the CPU supports (CpuFeatures::detect().best_isa() >= isa).
 Kernels kernels_for_isa(Isa isa);
