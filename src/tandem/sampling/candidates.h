@@ -96,8 +96,8 @@ class Candidates {
   void softmax();
   // The same softmax written into a full-vocabulary row (zeros for tokens not in
   // the set), summed in ascending id order: on the same set, bit-identical to
-  // sort_by_id() then softmax(), but O(n_vocab) instead of a sort, which wins
-  // when a large set was reordered (a wide nucleus).
+  // sort_by_id() then softmax(). A large reordered set (a wide nucleus) is
+  // summed along the row instead of sorted; a small one sorts a copy of its ids.
   void softmax_into(std::vector<float>& out, size_t n_vocab);
 
  private:

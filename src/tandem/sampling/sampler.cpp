@@ -165,9 +165,12 @@ Status Sampler::distribution(std::span<const float> logits, std::vector<float>& 
 Result<int32_t> Sampler::sample_distribution(std::span<const float> logits, std::vector<float>& probs_out) {
   TANDEM_TRY(distribution(logits, probs_out));
   const std::span<const float> probs(probs_out);
-  if (!cand_.id_ordered())
+  // As sample(): a wide reordered set draws from the row, a small one (top-k)
+  // is put back in id order.
+  if (!cand_.id_ordered() && cand_.size() > logits.size() / 16)
     return draw(probs, sum_positive(probs), rng_.uniform_double(), [](float p) { return p; },
                 [](float, size_t k) { return static_cast<int32_t>(k); });
+  cand_.sort_by_id();
   // Every nonzero entry of the row is a candidate, so the candidates in id
   // order meet the same entries in the same order as the row does.
   std::span<const Candidate> items = cand_.items();
