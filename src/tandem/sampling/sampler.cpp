@@ -37,6 +37,21 @@ double sum_positive(std::span<const float> probs) {
   return total;
 }
 
+// The draw over a full-vocabulary row whose positive entries sum to total.
+int32_t draw_row(std::span<const float> probs, double total, double u) {
+  return draw(probs, total, u, [](float p) { return p; }, [](float, size_t k) { return static_cast<int32_t>(k); });
+}
+
+// The draw over candidates in ascending id order, prob(c) each: the row's draw
+// when they hold every nonzero entry of it.
+template <class Prob>
+int32_t draw_set(std::span<const Candidate> items, Prob prob, double u) {
+  double total = 0.0;
+  for (const Candidate& c : items)
+    if (prob(c) > 0.0f) total += prob(c);
+  return draw(items, total, u, prob, [](const Candidate& c, size_t) { return c.id; });
+}
+
 }  // namespace
 
 std::string_view to_string(SamplerStep s) {
@@ -141,19 +156,13 @@ Result<int32_t> Sampler::sample(std::span<const float> logits) {
   if (greedy_) return cand_[0].id;
   // The draw walks ids in ascending order. A reordered set is put back in id
   // order by a sort when small (top-k), by a full-vocabulary row when large.
-  if (!cand_.id_ordered() && cand_.size() > logits.size() / 16) {
+  if (wide_reordered(logits.size())) {
     cand_.softmax_into(dense_, logits.size());
-    return draw(std::span<const float>(dense_), sum_positive(dense_), rng_.uniform_double(),
-                [](float p) { return p; }, [](float, size_t k) { return static_cast<int32_t>(k); });
+    return draw_row(dense_, sum_positive(dense_), rng_.uniform_double());
   }
   cand_.sort_by_id();
   cand_.softmax();
-  std::span<const Candidate> items = cand_.items();
-  double total = 0.0;
-  for (const Candidate& c : items)
-    if (c.p > 0.0f) total += c.p;
-  return draw(items, total, rng_.uniform_double(), [](const Candidate& c) { return c.p; },
-              [](const Candidate& c, size_t) { return c.id; });
+  return draw_set(cand_.items(), [](const Candidate& c) { return c.p; }, rng_.uniform_double());
 }
 
 Status Sampler::distribution(std::span<const float> logits, std::vector<float>& probs_out) {
@@ -166,19 +175,11 @@ Result<int32_t> Sampler::sample_distribution(std::span<const float> logits, std:
   TANDEM_TRY(distribution(logits, probs_out));
   const std::span<const float> probs(probs_out);
   // As sample(): a wide reordered set draws from the row, a small one (top-k)
-  // is put back in id order.
-  if (!cand_.id_ordered() && cand_.size() > logits.size() / 16)
-    return draw(probs, sum_positive(probs), rng_.uniform_double(), [](float p) { return p; },
-                [](float, size_t k) { return static_cast<int32_t>(k); });
+  // is put back in id order; every nonzero entry of the row is a candidate.
+  if (wide_reordered(logits.size())) return draw_row(probs, sum_positive(probs), rng_.uniform_double());
   cand_.sort_by_id();
-  // Every nonzero entry of the row is a candidate, so the candidates in id
-  // order meet the same entries in the same order as the row does.
-  std::span<const Candidate> items = cand_.items();
-  auto prob = [probs](const Candidate& c) { return probs[static_cast<size_t>(c.id)]; };
-  double total = 0.0;
-  for (const Candidate& c : items)
-    if (prob(c) > 0.0f) total += prob(c);
-  return draw(items, total, rng_.uniform_double(), prob, [](const Candidate& c, size_t) { return c.id; });
+  return draw_set(cand_.items(), [probs](const Candidate& c) { return probs[static_cast<size_t>(c.id)]; },
+                  rng_.uniform_double());
 }
 
 Result<int32_t> sample_from_probs(std::span<const float> probs, Rng& rng) {
@@ -191,8 +192,7 @@ Result<int32_t> sample_from_probs(std::span<const float> probs, Rng& rng) {
   }
   const double total = sum_positive(probs);
   if (total <= 0.0) return make_error("sampling: all ", probs.size(), " probabilities are zero");
-  return draw(probs, total, rng.uniform_double(), [](float p) { return p; },
-              [](float, size_t k) { return static_cast<int32_t>(k); });
+  return draw_row(probs, total, rng.uniform_double());
 }
 
 }  // namespace tandem

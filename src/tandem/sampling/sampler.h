@@ -100,6 +100,9 @@ class Sampler {
  private:
   explicit Sampler(SamplerParams params);
   Status run_chain(std::span<const float> logits);
+  // The chain left a large set out of id order (a wide nucleus): its draw
+  // walks the full-vocabulary row rather than sorting the set.
+  bool wide_reordered(size_t n_vocab) const { return !cand_.id_ordered() && cand_.size() > n_vocab / 16; }
 
   SamplerParams params_;
   PenaltyParams penalty_;
